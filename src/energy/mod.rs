@@ -1,0 +1,166 @@
+//! Power models and the energy ledger.
+//!
+//! Power is piecewise constant between state changes. A [`Meter`] integrates
+//! power into energy and busy cores into busy core-time whenever its owner's
+//! state changes, and keeps the exponentially weighted CPU utilisation that
+//! policies see. Linear power model: `P = idle + (busy - idle) * u` with `u`
+//! the fraction of busy cores, plus radio power while transmitting or
+//! receiving (devices only).
+
+use crate::engine::{NANOS_PER_SEC, SimTime};
+
+/// A linear CPU power model.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct CpuPower {
+    pub idle_w: f64,
+    pub busy_w: f64,
+}
+
+impl CpuPower {
+    /// Power with `busy` of `cores` cores busy.
+    #[inline]
+    pub fn at(&self, busy: u32, cores: u32) -> f64 {
+        self.idle_w + (self.busy_w - self.idle_w) * f64::from(busy) / f64::from(cores)
+    }
+
+    /// Extra energy of one core busy for `ns` nanoseconds.
+    pub fn core_energy_j(&self, cores: u32, ns: u64) -> f64 {
+        (self.busy_w - self.idle_w) / f64::from(cores) * ns as f64 / NANOS_PER_SEC as f64
+    }
+}
+
+/// Cumulative energy and busy core-time, with snapshots for the warm-up
+/// boundary and for periodic samples.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    last: SimTime,
+    power_w: f64,
+    busy: u32,
+    energy_j: f64,
+    busy_core_ns: u128,
+    ewma: f64,
+    warm: (f64, u128),
+    sample: (f64, u128),
+}
+
+impl Meter {
+    /// A meter at time zero drawing `power_w` with no core busy.
+    pub fn new(power_w: f64) -> Self {
+        Self {
+            last: SimTime::ZERO,
+            power_w,
+            busy: 0,
+            energy_j: 0.0,
+            busy_core_ns: 0,
+            ewma: 0.0,
+            warm: (0.0, 0),
+            sample: (0.0, 0),
+        }
+    }
+
+    /// Integrates up to `now`, updating the utilisation average with time
+    /// constant `tau_ns` over `cores` cores.
+    #[inline]
+    pub fn advance(&mut self, now: SimTime, cores: u32, tau_ns: f64) {
+        let dt = now.since(self.last);
+        if dt == 0 {
+            return;
+        }
+        self.energy_j += self.power_w * dt as f64 / NANOS_PER_SEC as f64;
+        self.busy_core_ns += u128::from(self.busy) * u128::from(dt);
+        let inst = f64::from(self.busy) / f64::from(cores);
+        self.ewma = inst + (self.ewma - inst) * (-(dt as f64) / tau_ns).exp();
+        self.last = now;
+    }
+
+    /// Records a state change at `now` (call after [`Meter::advance`]).
+    #[inline]
+    pub fn set(&mut self, busy: u32, power_w: f64) {
+        self.busy = busy;
+        self.power_w = power_w;
+    }
+
+    /// Busy cores now.
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+
+    /// Power drawn now.
+    pub fn power_w(&self) -> f64 {
+        self.power_w
+    }
+
+    /// Energy since time zero, up to the last advance.
+    pub fn energy_j(&self) -> f64 {
+        self.energy_j
+    }
+
+    /// Energy since time zero as of `now`, without mutating.
+    pub fn energy_at(&self, now: SimTime) -> f64 {
+        self.energy_j + self.power_w * now.since(self.last) as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// Exponentially weighted utilisation as of `now`, without mutating.
+    pub fn utilisation_at(&self, now: SimTime, cores: u32, tau_ns: f64) -> f64 {
+        let inst = f64::from(self.busy) / f64::from(cores);
+        let dt = now.since(self.last) as f64;
+        inst + (self.ewma - inst) * (-dt / tau_ns).exp()
+    }
+
+    /// Marks the end of the warm-up period (call after advancing).
+    pub fn mark_warmup(&mut self) {
+        self.warm = (self.energy_j, self.busy_core_ns);
+    }
+
+    /// Energy and busy core-seconds since the warm-up mark.
+    pub fn since_warmup(&self) -> (f64, f64) {
+        (self.energy_j - self.warm.0, (self.busy_core_ns - self.warm.1) as f64 / NANOS_PER_SEC as f64)
+    }
+
+    /// Energy and busy core-seconds since the previous sample; starts a new one.
+    pub fn take_sample(&mut self) -> (f64, f64) {
+        let out = (self.energy_j - self.sample.0, (self.busy_core_ns - self.sample.1) as f64 / NANOS_PER_SEC as f64);
+        self.sample = (self.energy_j, self.busy_core_ns);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrates_piecewise_constant_power() {
+        let cpu = CpuPower { idle_w: 1.0, busy_w: 3.0 };
+        let mut m = Meter::new(cpu.at(0, 2));
+        m.advance(SimTime(NANOS_PER_SEC), 2, 1e9);
+        m.set(1, cpu.at(1, 2));
+        m.advance(SimTime(3 * NANOS_PER_SEC), 2, 1e9);
+        // 1 W for 1 s, then 2 W for 2 s.
+        assert!((m.energy_j() - 5.0).abs() < 1e-12);
+        assert_eq!(m.since_warmup().1, 2.0);
+        assert!((cpu.core_energy_j(2, NANOS_PER_SEC) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn utilisation_average_approaches_the_busy_fraction() {
+        let mut m = Meter::new(0.0);
+        m.set(1, 0.0);
+        // After 5 time constants the average is within e^-5 of 1.
+        let u = m.utilisation_at(SimTime(5_000), 1, 1_000.0);
+        assert!((u - (1.0 - (-5.0f64).exp())).abs() < 1e-12);
+        m.advance(SimTime(5_000), 1, 1_000.0);
+        assert!((m.utilisation_at(SimTime(5_000), 1, 1_000.0) - u).abs() < 1e-12);
+    }
+
+    #[test]
+    fn samples_and_warmup_are_differences() {
+        let mut m = Meter::new(2.0);
+        m.advance(SimTime(NANOS_PER_SEC), 1, 1e9);
+        m.mark_warmup();
+        assert_eq!(m.take_sample(), (2.0, 0.0));
+        m.advance(SimTime(2 * NANOS_PER_SEC), 1, 1e9);
+        assert_eq!(m.take_sample(), (2.0, 0.0));
+        assert_eq!(m.since_warmup(), (2.0, 0.0));
+    }
+}

@@ -1,0 +1,32 @@
+//! The library's error type. Every variant is a problem with the user's input
+//! or environment; the message names the file, the line or field, and what
+//! was expected. The binary maps every error to exit code 2.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout offsim.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The scenario file cannot be parsed or fails validation.
+    #[error("{file}: {message}")]
+    Scenario { file: String, message: String },
+    /// A `--set path=value` override is malformed or names nothing.
+    #[error("--set {arg}: {message}")]
+    Override { arg: String, message: String },
+    /// A trace row is malformed or out of order.
+    #[error("{file}:{line}: {message}")]
+    Trace { file: String, line: u64, message: String },
+    /// A file could not be read or written.
+    #[error("{}: {action}: {source}", path.display())]
+    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+}
+
+impl Error {
+    /// Shorthand for an I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), action, source }
+    }
+}

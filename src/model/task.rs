@@ -1,0 +1,246 @@
+//! Tasks, their lifecycle stages, and the slab that stores live tasks.
+//!
+//! ```text
+//! local:    arrive ─► decide ─► device queue ─► execute ───────────────────────────────► done
+//! offload:  arrive ─► decide ─► [device prep] ─► set-up ─► upload (access, node link)
+//!             ─► [image pull, cold start] ─► node queue ─► execute ─► download ─► done
+//! ```
+//! Any stage may end early: deadline (`timeout`), full queue, empty battery,
+//! horizon. A task's time is split into five phases (wait, upload, start-up,
+//! execution, download) that add up to its latency.
+
+use crate::engine::SimTime;
+use crate::policy::Placement;
+
+/// A handle to a live task: slot index plus the slot's generation, so a
+/// stale handle (to a task that has ended) is recognised.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskRef {
+    slot: u32,
+    generation: u32,
+}
+
+/// Where a live task is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for a device core to run locally.
+    LocalQueued,
+    LocalRunning,
+    /// Waiting for a device core to prepare the offload.
+    PrepQueued,
+    PrepRunning,
+    /// Protocol set-up round trips before the upload.
+    Setup,
+    /// Crossing the access network's uplink.
+    UpAccess,
+    /// Crossing the node's uplink.
+    UpNode,
+    /// At the node, waiting for the image pull and/or container start.
+    Startup,
+    NodeQueued,
+    NodeRunning,
+    /// Result crossing the node's downlink.
+    DownNode,
+    /// Result crossing the access network's downlink.
+    DownAccess,
+}
+
+/// Phases whose durations make up a task's latency.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Wait = 0,
+    Upload = 1,
+    Startup = 2,
+    Exec = 3,
+    Download = 4,
+}
+
+/// A live task.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub id: u64,
+    pub device: u32,
+    pub arrival: SimTime,
+    pub work_cycles: f64,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub memory_bytes: u64,
+    pub image: Option<u16>,
+    pub priority: u8,
+    pub deadline: Option<SimTime>,
+    /// Arrived before the end of the warm-up period.
+    pub in_warmup: bool,
+    pub placement: Placement,
+    pub stage: Stage,
+    /// Start of execution of the task's own work (device or node).
+    pub exec_start: Option<SimTime>,
+    /// Device energy attributed so far (dynamic CPU and radio).
+    pub energy_j: f64,
+    /// When its current core job or radio transmission started.
+    pub stage_since: SimTime,
+    phase: Phase,
+    phase_since: SimTime,
+    phase_ns: [u64; 5],
+}
+
+impl Task {
+    /// A task that has just arrived and waits for its decision.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u64,
+        device: u32,
+        arrival: SimTime,
+        work_cycles: f64,
+        input_bytes: u64,
+        output_bytes: u64,
+        memory_bytes: u64,
+        image: Option<u16>,
+        priority: u8,
+        deadline: Option<SimTime>,
+        in_warmup: bool,
+    ) -> Self {
+        Task {
+            id,
+            device,
+            arrival,
+            work_cycles,
+            input_bytes,
+            output_bytes,
+            memory_bytes,
+            image,
+            priority,
+            deadline,
+            in_warmup,
+            placement: Placement::Local,
+            stage: Stage::LocalQueued,
+            exec_start: None,
+            energy_j: 0.0,
+            stage_since: arrival,
+            phase: Phase::Wait,
+            phase_since: arrival,
+            phase_ns: [0; 5],
+        }
+    }
+
+    /// Closes the current phase at `now` and opens `next`.
+    #[inline]
+    pub fn enter(&mut self, now: SimTime, next: Phase) {
+        self.phase_ns[self.phase as usize] += now.since(self.phase_since);
+        self.phase = next;
+        self.phase_since = now;
+    }
+
+    /// Closes the current phase at `now`; returns nanoseconds per phase.
+    pub fn close(&mut self, now: SimTime) -> [u64; 5] {
+        self.enter(now, self.phase);
+        self.phase_ns
+    }
+}
+
+/// Storage for live tasks; slots are reused, so steady state allocates
+/// nothing.
+#[derive(Default)]
+pub struct TaskSlab {
+    tasks: Vec<Option<Task>>,
+    generations: Vec<u32>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl TaskSlab {
+    /// Stores `task` and returns its handle.
+    pub fn insert(&mut self, task: Task) -> TaskRef {
+        self.live += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                self.tasks[slot as usize] = Some(task);
+                TaskRef { slot, generation: self.generations[slot as usize] }
+            }
+            None => {
+                let slot = u32::try_from(self.tasks.len()).expect("fewer than 2^32 live tasks");
+                self.tasks.push(Some(task));
+                self.generations.push(0);
+                TaskRef { slot, generation: 0 }
+            }
+        }
+    }
+
+    /// The task, if the handle is still current.
+    #[inline]
+    pub fn get(&self, r: TaskRef) -> Option<&Task> {
+        if self.generations[r.slot as usize] == r.generation { self.tasks[r.slot as usize].as_ref() } else { None }
+    }
+
+    /// The task, mutably, if the handle is still current.
+    #[inline]
+    pub fn get_mut(&mut self, r: TaskRef) -> Option<&mut Task> {
+        if self.generations[r.slot as usize] == r.generation { self.tasks[r.slot as usize].as_mut() } else { None }
+    }
+
+    /// Removes the task; the handle (and every copy of it) becomes stale.
+    pub fn remove(&mut self, r: TaskRef) -> Option<Task> {
+        if self.generations[r.slot as usize] != r.generation {
+            return None;
+        }
+        let task = self.tasks[r.slot as usize].take()?;
+        self.generations[r.slot as usize] = r.generation.wrapping_add(1);
+        self.free.push(r.slot);
+        self.live -= 1;
+        Some(task)
+    }
+
+    /// Number of live tasks.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when no task is live.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Handles of every live task, in slot order.
+    pub fn live_refs(&self) -> Vec<TaskRef> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_some())
+            .map(|(i, _)| TaskRef { slot: i as u32, generation: self.generations[i] })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: u64) -> Task {
+        Task::new(id, 0, SimTime(10), 1.0, 0, 0, 0, None, 0, None, false)
+    }
+
+    #[test]
+    fn removed_handles_go_stale_and_slots_are_reused() {
+        let mut slab = TaskSlab::default();
+        let a = slab.insert(task(1));
+        assert_eq!(slab.get(a).map(|t| t.id), Some(1));
+        assert_eq!(slab.remove(a).map(|t| t.id), Some(1));
+        assert!(slab.get(a).is_none() && slab.remove(a).is_none());
+        let b = slab.insert(task(2));
+        assert_ne!(a, b);
+        assert!(slab.get(a).is_none());
+        assert_eq!(slab.get(b).map(|t| t.id), Some(2));
+        assert_eq!(slab.len(), 1);
+        assert_eq!(slab.live_refs(), vec![b]);
+    }
+
+    #[test]
+    fn phases_add_up_to_latency() {
+        let mut t = task(1);
+        t.enter(SimTime(15), Phase::Upload);
+        t.enter(SimTime(40), Phase::Exec);
+        t.enter(SimTime(45), Phase::Download);
+        let p = t.close(SimTime(50));
+        assert_eq!(p, [5, 25, 0, 5, 5]);
+        assert_eq!(p.iter().sum::<u64>(), 40);
+    }
+}

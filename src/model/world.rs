@@ -1,0 +1,194 @@
+//! The world of one run, assembled from a validated scenario: device classes
+//! and devices, access networks, nodes, links and images, with every random
+//! stream derived from the run's seed.
+
+use super::device::{Device, DeviceClass};
+use super::node::{ContainerState, ImageSlot, Node};
+use super::queue::TaskQueue;
+use super::task::TaskRef;
+use crate::energy::{CpuPower, Meter};
+use crate::engine::{nanos_from_millis, nanos_from_secs, stream};
+use crate::network::{Link, LinkParams, Protocol};
+use crate::policy::{LinkView, NodeInfo};
+use crate::scenario::{LinkSpec, Scenario};
+
+/// A container image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// What a link carries: a task's message or an image being pulled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// A task's upload or result; `device` is the task's device, kept so
+    /// radio accounting works even after the task has ended.
+    Task {
+        task: TaskRef,
+        device: u32,
+    },
+    Pull {
+        node: u32,
+        image: u16,
+    },
+}
+
+/// Every entity of a run.
+pub struct World {
+    pub classes: Vec<DeviceClass>,
+    pub devices: Vec<Device>,
+    pub nodes: Vec<Node>,
+    pub node_info: Vec<NodeInfo>,
+    pub links: Vec<Link<Flow>>,
+    /// Per access network: (uplink, downlink) link indices.
+    pub networks: Vec<(u32, u32)>,
+    pub images: Vec<Image>,
+}
+
+fn link_params(l: &LinkSpec) -> LinkParams {
+    LinkParams {
+        bandwidth_bps: l.bandwidth_mbps * 1e6,
+        latency_ns: nanos_from_millis(l.latency_ms),
+        jitter: l.jitter_ms.as_ref().map(|j| j.sampler()),
+        loss: l.loss,
+        retransmit_ns: nanos_from_millis(l.retransmit_ms),
+        sharing: l.sharing,
+        energy_j_per_bit: l.energy_nj_per_bit * 1e-9,
+    }
+}
+
+/// Nominal estimate of a link as policies see it: bandwidth and latency plus
+/// mean jitter.
+pub fn link_view(l: &LinkSpec) -> LinkView {
+    let jitter_ms = l.jitter_ms.as_ref().map_or(0.0, |j| j.mean());
+    LinkView { bandwidth_bps: l.bandwidth_mbps * 1e6, latency_s: (l.latency_ms + jitter_ms) / 1e3 }
+}
+
+impl World {
+    /// Builds the world of `spec` for `seed`. The scenario must be valid.
+    pub fn build(spec: &Scenario, seed: u64) -> World {
+        let images: Vec<Image> = spec
+            .images
+            .iter()
+            .map(|i| Image { name: i.name.clone(), bytes: (i.size_mb * 1e6).round() as u64 })
+            .collect();
+        let image_index = |name: &str| spec.images.iter().position(|i| i.name == name).expect("validated image");
+
+        let mut links = Vec::new();
+        let mut add_link = |l: &LinkSpec| {
+            let id = links.len() as u32;
+            links.push(Link::new(link_params(l), stream(seed, "link", u64::from(id))));
+            id
+        };
+        let networks: Vec<(u32, u32)> = spec.networks.iter().map(|n| (add_link(&n.up), add_link(&n.down))).collect();
+
+        let mut classes = Vec::with_capacity(spec.devices.len());
+        let mut devices = Vec::new();
+        for (ci, d) in spec.devices.iter().enumerate() {
+            let class = DeviceClass {
+                name: d.name.clone(),
+                cores: d.cores,
+                speed_hz: d.speed_ghz * 1e9,
+                queue: d.queue,
+                queue_limit: d.queue_limit,
+                cpu: CpuPower { idle_w: d.power.idle_w, busy_w: d.power.busy_w },
+                tx_w: d.power.tx_w,
+                rx_w: d.power.rx_w,
+                battery_j: d.battery_j,
+                offload_overhead_cycles: d.offload_overhead_mcycles * 1e6,
+                protocol: Protocol::from_spec(&d.protocol),
+                network: spec.networks.iter().position(|n| n.name == d.network).expect("validated network") as u16,
+                first_device: devices.len() as u32,
+                count: d.count,
+            };
+            devices.extend((0..d.count).map(|_| Device::new(ci as u16, &class)));
+            classes.push(class);
+        }
+
+        let mut nodes = Vec::with_capacity(spec.nodes.len());
+        for (ni, n) in spec.nodes.iter().enumerate() {
+            let up_link = add_link(&n.up);
+            let down_link = add_link(&n.down);
+            let registry_link = n.registry.as_ref().map(|r| {
+                add_link(&LinkSpec {
+                    bandwidth_mbps: r.bandwidth_mbps,
+                    latency_ms: r.latency_ms,
+                    jitter_ms: None,
+                    loss: 0.0,
+                    retransmit_ms: 0.0,
+                    sharing: crate::scenario::Sharing::Fair,
+                    energy_nj_per_bit: 0.0,
+                })
+            });
+            let cpu = CpuPower { idle_w: n.power.idle_w, busy_w: n.power.busy_w };
+            let memory_bytes = (n.memory_gb * 1e9).round() as u64;
+            let mut node = Node {
+                cores: n.cores,
+                speed_hz: n.speed_ghz * 1e9,
+                memory_bytes,
+                free_memory_bytes: memory_bytes,
+                queue: TaskQueue::new(n.queue),
+                queued: 0,
+                busy: 0,
+                queue_limit: n.queue_limit,
+                up_link,
+                down_link,
+                registry_link,
+                images: images
+                    .iter()
+                    .map(|img| ImageSlot {
+                        bytes: img.bytes,
+                        cached: false,
+                        last_used: crate::engine::SimTime::ZERO,
+                        state: ContainerState::Cold,
+                        in_flight: 0,
+                        waiters: Vec::new(),
+                    })
+                    .collect(),
+                cache_capacity: (n.image_cache_gb * 1e9).round() as u64,
+                cache_used: 0,
+                cold_start: n.cold_start_ms.sampler(),
+                keep_alive_ns: nanos_from_secs(n.keep_alive_s),
+                rng: stream(seed, "node", ni as u64),
+                cpu,
+                meter: Meter::new(cpu.at(0, n.cores)),
+            };
+            for img in &n.preloaded_images {
+                node.insert_into_cache(image_index(img));
+            }
+            nodes.push(node);
+        }
+        let node_info = World::node_infos(spec);
+
+        World { classes, devices, nodes, node_info, links, networks, images }
+    }
+
+    /// Static facts about the scenario's nodes, for building policies.
+    pub fn node_infos(spec: &Scenario) -> Vec<NodeInfo> {
+        spec.nodes
+            .iter()
+            .map(|n| NodeInfo { name: n.name.clone(), tier: n.tier.clone(), labels: n.labels.clone() })
+            .collect()
+    }
+
+    /// The class of device `device`.
+    #[inline]
+    pub fn class_of(&self, device: u32) -> &DeviceClass {
+        &self.classes[self.devices[device as usize].class as usize]
+    }
+
+    /// Index of the device called `name` (`<class>-<i>`), if any.
+    pub fn device_by_name(&self, name: &str) -> Option<u32> {
+        let (class, index) = name.rsplit_once('-')?;
+        let index: u32 = index.parse().ok()?;
+        let c = self.classes.iter().find(|c| c.name == class)?;
+        (index < c.count).then_some(c.first_device + index)
+    }
+
+    /// Writes the name of device `device` (`<class>-<i>`).
+    pub fn device_name(&self, device: u32) -> (&str, u32) {
+        let c = self.class_of(device);
+        (&c.name, device - c.first_device)
+    }
+}

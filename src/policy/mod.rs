@@ -1,0 +1,45 @@
+//! The policy interface shared by the simulator and the live backend.
+//!
+//! For each task a policy receives the task, a read-only [`SystemView`] and
+//! its own random stream, and returns a [`Placement`]. The view holds plain
+//! measurements (queue lengths, utilisation, link estimates, node state,
+//! battery); it exposes nothing of the simulator, so the same policy code can
+//! run against real hosts. Policies may learn from outcomes through
+//! [`Policy::observe`].
+
+mod builtin;
+mod registry;
+mod view;
+
+pub use builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
+pub use registry::{PolicyContext, build_builtin};
+pub use view::{DeviceView, EndReason, LinkView, NodeId, NodeInfo, NodeView, SystemView, TaskOutcome, TaskView};
+
+use crate::engine::SimRng;
+
+/// Where a task runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Placement {
+    /// On the device that produced it.
+    Local,
+    /// Offloaded to a node.
+    Offload(NodeId),
+}
+
+/// An offload policy.
+pub trait Policy {
+    /// Chooses where `task` runs, given what the dispatcher knows now.
+    fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement;
+
+    /// Called once when a task ends, whatever the reason.
+    fn observe(&mut self, _outcome: &TaskOutcome) {}
+}
+
+impl<P: Policy + ?Sized> Policy for Box<P> {
+    fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement {
+        (**self).decide(task, view, rng)
+    }
+    fn observe(&mut self, outcome: &TaskOutcome) {
+        (**self).observe(outcome)
+    }
+}

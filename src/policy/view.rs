@@ -1,0 +1,165 @@
+//! What a policy sees: the task, and measurements of the system as the
+//! dispatcher knows them. Node figures are as of the node's last report
+//! (`report_age_s` says how old); the device's own figures are current.
+
+use crate::engine::SimTime;
+
+/// Index of a node, dense from 0 in scenario order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+/// Static facts about a node, given to policies when they are built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub name: String,
+    pub tier: String,
+    pub labels: Vec<String>,
+}
+
+/// The task being placed.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TaskView {
+    pub id: u64,
+    /// Index of the producing device, dense from 0.
+    pub device: u32,
+    pub arrival: SimTime,
+    pub work_cycles: f64,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub memory_bytes: u64,
+    /// Index of the task's image, if it needs one.
+    pub image: Option<u16>,
+    pub image_bytes: u64,
+    pub priority: u8,
+    /// Absolute deadline, if any.
+    pub deadline: Option<SimTime>,
+}
+
+/// Estimates for one link direction.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct LinkView {
+    pub bandwidth_bps: f64,
+    /// One-way latency including mean jitter.
+    pub latency_s: f64,
+}
+
+/// The deciding device, as it knows itself.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct DeviceView {
+    pub cores: u32,
+    pub speed_hz: f64,
+    /// Tasks waiting for a core (not running).
+    pub queue_len: u32,
+    pub busy_cores: u32,
+    /// Recent CPU utilisation in [0, 1] (exponentially weighted).
+    pub cpu_utilisation: f64,
+    /// Remaining battery in [0, 1]; `None` for mains-powered devices.
+    pub battery_fraction: Option<f64>,
+    pub idle_w: f64,
+    pub busy_w: f64,
+    pub tx_w: f64,
+    pub rx_w: f64,
+    /// Device cycles spent preparing an offloaded task.
+    pub offload_overhead_cycles: f64,
+    /// Protocol set-up round trips per offloaded request.
+    pub setup_rtts: f64,
+    /// Protocol header bytes per message.
+    pub header_bytes: u64,
+}
+
+/// A node as of its last report.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub cores: u32,
+    pub speed_hz: f64,
+    pub memory_bytes: u64,
+    pub free_memory_bytes: u64,
+    /// Tasks waiting for a core (not running).
+    pub queue_len: u32,
+    pub busy_cores: u32,
+    /// Recent CPU utilisation in [0, 1].
+    pub cpu_utilisation: f64,
+    /// The node holds the task's image (always true for image-less tasks).
+    pub image_cached: bool,
+    /// A container for the task's image is running or warm.
+    pub container_warm: bool,
+    /// Gateway -> node.
+    pub uplink: LinkView,
+    /// Node -> gateway.
+    pub downlink: LinkView,
+    /// Age of the report these figures come from.
+    pub report_age_s: f64,
+}
+
+/// The system as the dispatcher sees it when deciding one task.
+#[derive(Copy, Clone, Debug)]
+pub struct SystemView<'a> {
+    pub now: SimTime,
+    pub device: DeviceView,
+    /// Device -> gateway.
+    pub uplink: LinkView,
+    /// Gateway -> device.
+    pub downlink: LinkView,
+    pub nodes: &'a [NodeView],
+}
+
+/// Why a task ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EndReason {
+    /// Ran to completion and its result reached the device.
+    Completed,
+    /// Its deadline passed (with `on_deadline = "abort"`).
+    Timeout,
+    /// The device's or node's queue was full.
+    QueueFull,
+    /// The device's battery ran out.
+    BatteryDepleted,
+    /// It needs more memory than the chosen node has.
+    InsufficientMemory,
+    /// The policy chose a node that does not exist.
+    InvalidPlacement,
+    /// The run stopped at its horizon first.
+    Horizon,
+}
+
+impl EndReason {
+    /// All reasons, in report column order.
+    pub const ALL: [EndReason; 7] = [
+        EndReason::Completed,
+        EndReason::Timeout,
+        EndReason::QueueFull,
+        EndReason::BatteryDepleted,
+        EndReason::InsufficientMemory,
+        EndReason::InvalidPlacement,
+        EndReason::Horizon,
+    ];
+
+    /// The name used in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Completed => "completed",
+            EndReason::Timeout => "timeout",
+            EndReason::QueueFull => "queue_full",
+            EndReason::BatteryDepleted => "battery_depleted",
+            EndReason::InsufficientMemory => "insufficient_memory",
+            EndReason::InvalidPlacement => "invalid_placement",
+            EndReason::Horizon => "horizon",
+        }
+    }
+}
+
+/// What a policy learns when a task ends.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TaskOutcome {
+    pub task: TaskView,
+    pub placement: super::Placement,
+    pub reason: EndReason,
+    pub end: SimTime,
+    /// End minus arrival.
+    pub latency_s: f64,
+    /// Device energy attributed to the task.
+    pub energy_j: f64,
+    /// `None` when the task has no deadline.
+    pub deadline_met: Option<bool>,
+}

@@ -1,0 +1,53 @@
+//! `manifest.json`: what is needed to reproduce a result directory.
+
+use serde::Serialize;
+
+/// Versions of the crates that determine random draws, from Cargo.toml's
+/// exact pins (checked against Cargo.lock by a test).
+pub const RNG_CRATES: [(&str, &str); 3] = [("rand", "0.10.4"), ("rand_distr", "0.6.0"), ("rand_pcg", "0.10.3")];
+
+/// The manifest of one run.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub offsim_version: &'static str,
+    pub scenario: String,
+    pub scenario_file: String,
+    /// SHA-256 of the effective scenario (after `--set` overrides).
+    pub scenario_sha256: String,
+    /// SHA-256 of the trace file, when the scenario replays one.
+    pub trace_sha256: Option<String>,
+    pub seed: u64,
+    pub policy: String,
+    pub command_line: Vec<String>,
+    pub rng_algorithm: &'static str,
+    pub rng_crates: Vec<String>,
+    pub files: Vec<String>,
+    pub events: u64,
+    pub sim_end_s: f64,
+}
+
+impl Manifest {
+    /// Pretty JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
+    }
+}
+
+/// `name version` strings for [`RNG_CRATES`].
+pub fn rng_crates() -> Vec<String> {
+    RNG_CRATES.iter().map(|(n, v)| format!("{n} {v}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_rng_versions_match_the_lock_file() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
+        for (name, version) in RNG_CRATES {
+            let entry = format!("name = \"{name}\"\nversion = \"{version}\"");
+            assert!(lock.contains(&entry), "Cargo.lock does not pin {name} {version}");
+        }
+    }
+}

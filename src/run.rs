@@ -1,0 +1,132 @@
+//! One run of a scenario: build the policy, simulate, write the result
+//! directory atomically.
+
+use crate::error::{Error, Result};
+use crate::metrics::Summary;
+use crate::model::World;
+use crate::policy::{BuiltinPolicy, Policy, PolicyContext, build_builtin};
+use crate::report::{CsvSink, Manifest, OutputDir, write_summary};
+use crate::scenario::LoadedScenario;
+use crate::sim::{NullSink, Simulation};
+use crate::workload::TraceReader;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides `simulation.seed`.
+    pub seed: Option<u64>,
+    /// Defaults to `results/<scenario name>/`.
+    pub out_dir: Option<PathBuf>,
+    /// Recorded in the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub summary: Summary,
+    pub seed: u64,
+    pub policy: String,
+    pub out_dir: PathBuf,
+    pub files: Vec<String>,
+}
+
+/// Builds the scenario's built-in policy; errors point at the `policy` table.
+pub fn build_policy(scenario: &LoadedScenario) -> Result<BuiltinPolicy> {
+    let ctx = PolicyContext { nodes: World::node_infos(&scenario.spec) };
+    build_builtin(&scenario.spec.policy, &ctx)
+        .map_err(|m| Error::Scenario { file: scenario.origin.clone(), message: format!("policy: {m}") })
+}
+
+/// Checks everything a run would check before simulating: the policy and,
+/// if there is one, every row of the trace.
+pub fn dry_run(scenario: &LoadedScenario) -> Result<u64> {
+    build_policy(scenario)?;
+    let Some(trace) = &scenario.spec.workload.trace else { return Ok(0) };
+    let world = World::build(&scenario.spec, scenario.spec.simulation.seed);
+    let mut reader = TraceReader::open(&scenario.base_dir.join(trace))?;
+    let mut rows = 0;
+    while reader.next_row(&world)?.is_some() {
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// Simulates with the scenario's policy, writing no file.
+pub fn simulate(scenario: &LoadedScenario, seed: u64) -> Result<Summary> {
+    simulate_with(scenario, seed, build_policy(scenario)?).map(|(s, _)| s)
+}
+
+/// Simulates with any policy, writing no file; returns the policy too.
+pub fn simulate_with<P: Policy>(scenario: &LoadedScenario, seed: u64, policy: P) -> Result<(Summary, P)> {
+    let (summary, _, policy) = Simulation::new(scenario, seed, policy, NullSink)?.run()?;
+    Ok((summary, policy))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, "cannot read trace", e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs the scenario and writes `tasks.csv`, `utilisation.csv` (as the
+/// scenario's outputs ask), `summary.csv` and `manifest.json`. On any error
+/// no result file is left behind.
+pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
+    let spec = &scenario.spec;
+    let seed = opts.seed.unwrap_or(spec.simulation.seed);
+    let policy = build_policy(scenario)?;
+    let trace_sha256 = spec.workload.trace.as_ref().map(|t| sha256_file(&scenario.base_dir.join(t))).transpose()?;
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
+    let mut out = OutputDir::open(&out_dir)?;
+    let tasks = if spec.outputs.tasks { Some(out.create("tasks.csv")?) } else { None };
+    let utilisation =
+        if spec.outputs.utilisation_interval_ms > 0.0 { Some(out.create("utilisation.csv")?) } else { None };
+    let sink = CsvSink::new(tasks, utilisation)?;
+    let (summary, sink, _) = Simulation::new(scenario, seed, policy, sink)?.run()?;
+
+    let mut finished = Vec::new();
+    let (tasks, utilisation) = sink.into_files();
+    for f in [tasks, utilisation].into_iter().flatten() {
+        finished.push(f.finish()?);
+    }
+    let summary_text = write_summary(scenario.name(), &spec.policy.name, seed, &summary);
+    finished.push(out.write("summary.csv", summary_text.as_bytes())?);
+    let mut files: Vec<String> = Vec::new();
+    if spec.outputs.tasks {
+        files.push("tasks.csv".into());
+    }
+    if spec.outputs.utilisation_interval_ms > 0.0 {
+        files.push("utilisation.csv".into());
+    }
+    files.extend(["summary.csv".to_string(), "manifest.json".to_string()]);
+    let manifest = Manifest {
+        offsim_version: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.name().to_string(),
+        scenario_file: scenario.origin.clone(),
+        scenario_sha256: scenario.hash.clone(),
+        trace_sha256,
+        seed,
+        policy: spec.policy.name.clone(),
+        command_line: opts.command_line.clone(),
+        rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
+        rng_crates: crate::report::rng_crates(),
+        files: files.clone(),
+        events: summary.totals.events,
+        sim_end_s: summary.totals.end_s,
+    };
+    finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
+    out.commit(finished)?;
+    Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
+}

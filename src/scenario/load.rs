@@ -1,0 +1,182 @@
+//! Reads a scenario from TOML, applies `--set` overrides, validates it and
+//! computes its canonical hash.
+
+use super::spec::Scenario;
+use super::validate::validate;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A parsed, validated scenario and where it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    pub spec: Scenario,
+    /// How the scenario is named in messages (usually its path).
+    pub origin: String,
+    /// Directory that relative paths in the scenario (the trace) resolve from.
+    pub base_dir: PathBuf,
+    /// SHA-256 of the effective scenario (after overrides), hex.
+    pub hash: String,
+}
+
+impl LoadedScenario {
+    /// Loads `path`, applies `overrides` (`path.to.field=value`) in order and
+    /// validates the result.
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read scenario", e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        Self::from_toml(&text, &path.display().to_string(), stem, &base, overrides)
+    }
+
+    /// Parses scenario text. `origin` names it in messages, `default_name`
+    /// is used when the scenario has no `name`, and a relative trace path
+    /// resolves from `base_dir`.
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        default_name: &str,
+        base_dir: &Path,
+        overrides: &[String],
+    ) -> Result<Self> {
+        let fail = |message: String| Error::Scenario { file: origin.to_string(), message };
+        let mut spec: Scenario = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| fail(describe_toml_error(&e)))?
+        } else {
+            let mut table: toml::Table = toml::from_str(text).map_err(|e| fail(describe_toml_error(&e)))?;
+            for arg in overrides {
+                apply_override(&mut table, arg)?;
+            }
+            Scenario::deserialize(toml::Value::Table(table))
+                .map_err(|e| fail(format!("after --set overrides: {}", e.message())))?
+        };
+        if spec.name.is_none() {
+            spec.name = Some(default_name.to_string());
+        }
+        validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
+        let hash = canonical_hash(&spec);
+        Ok(Self { spec, origin: origin.to_string(), base_dir: base_dir.to_path_buf(), hash })
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        self.spec.name.as_deref().unwrap_or("scenario")
+    }
+}
+
+/// toml's messages carry line and column; keep them on one readable block.
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    e.to_string().trim_end().replace("TOML parse error", "invalid scenario")
+}
+
+/// SHA-256 over the scenario's canonical JSON form: field order is fixed by
+/// the types, and policy parameters are kept in sorted order.
+fn canonical_hash(spec: &Scenario) -> String {
+    let json = serde_json::to_vec(spec).expect("scenario serialises");
+    Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Applies one `path.to.field=value` override to a TOML table.
+///
+/// Path segments walk tables; on an array of tables a segment selects the
+/// entry whose `name` equals it (or, if numeric, the entry at that index).
+/// The value is parsed as a TOML value (`32`, `0.5`, `true`, `"x"`,
+/// `{ kind = "exponential", mean = 3 }`); anything that does not parse is
+/// taken as a string.
+pub fn apply_override(table: &mut toml::Table, arg: &str) -> Result<()> {
+    let fail = |message: String| Error::Override { arg: arg.to_string(), message };
+    let (path, raw) = arg.split_once('=').ok_or_else(|| fail("expected `path.to.field=value`".into()))?;
+    let segments: Vec<&str> = path.trim().split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(fail("the field path has an empty segment".into()));
+    }
+    let value = parse_value(raw.trim());
+    let (last, parents) = segments.split_last().expect("split yields at least one segment");
+    let mut current = table;
+    let mut i = 0;
+    while i < parents.len() {
+        let seg = parents[i];
+        let entry = current.entry(seg.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(t) => t,
+            toml::Value::Array(items) => {
+                i += 1;
+                let key = parents.get(i).ok_or_else(|| {
+                    fail(format!("`{seg}` is a list: name an entry and a field, e.g. `{seg}.<name>.{last}`"))
+                })?;
+                select_named(items, key).map_err(|m| fail(format!("`{seg}`: {m}")))?
+            }
+            other => return Err(fail(format!("`{seg}` is a {}, not a table", other.type_str()))),
+        };
+        i += 1;
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// The entry of an array of tables whose `name` is `key`, or at index `key`.
+fn select_named<'a>(items: &'a mut [toml::Value], key: &str) -> Result<&'a mut toml::Table, String> {
+    let names: Vec<String> =
+        items.iter().filter_map(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_string)).collect();
+    let index = match names.iter().position(|n| n == key) {
+        Some(i) => i,
+        None => match key.parse::<usize>() {
+            Ok(i) if i < items.len() => i,
+            _ => {
+                return Err(format!("no entry named `{key}`; expected one of: {}", names.join(", ")));
+            }
+        },
+    };
+    match &mut items[index] {
+        toml::Value::Table(t) => Ok(t),
+        other => Err(format!("entry `{key}` is a {}, not a table", other.type_str())),
+    }
+}
+
+fn parse_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn override_walks_named_array_entries() {
+        let mut t = table("[[nodes]]\nname = \"a\"\ncores = 1\n[[nodes]]\nname = \"b\"\ncores = 2\n");
+        apply_override(&mut t, "nodes.b.cores=32").unwrap();
+        assert_eq!(t["nodes"][1]["cores"].as_integer(), Some(32));
+        apply_override(&mut t, "nodes.0.cores=7").unwrap();
+        assert_eq!(t["nodes"][0]["cores"].as_integer(), Some(7));
+    }
+
+    #[test]
+    fn override_creates_missing_tables_and_parses_values() {
+        let mut t = table("");
+        apply_override(&mut t, "simulation.seed=9").unwrap();
+        apply_override(&mut t, "policy.name=threshold").unwrap();
+        apply_override(&mut t, "x.d={ kind = \"exponential\", mean = 2 }").unwrap();
+        assert_eq!(t["simulation"]["seed"].as_integer(), Some(9));
+        assert_eq!(t["policy"]["name"].as_str(), Some("threshold"));
+        assert_eq!(t["x"]["d"]["mean"].as_integer(), Some(2));
+    }
+
+    #[test]
+    fn override_errors_say_what_is_wrong() {
+        let mut t = table("[[nodes]]\nname = \"a\"\n");
+        let e = apply_override(&mut t, "nodes.zz.cores=1").unwrap_err().to_string();
+        assert!(e.contains("no entry named `zz`; expected one of: a"), "{e}");
+        let e = apply_override(&mut t, "nodes.a.cores").unwrap_err().to_string();
+        assert!(e.contains("path.to.field=value"), "{e}");
+        let e = apply_override(&mut t, "nodes..x=1").unwrap_err().to_string();
+        assert!(e.contains("empty segment"), "{e}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Scenario files: parsing, `--set` overrides, validation and the canonical
+//! hash recorded in manifests.
+
+mod load;
+mod spec;
+mod validate;
+
+pub use load::{LoadedScenario, apply_override};
+pub use spec::*;

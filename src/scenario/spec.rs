@@ -1,0 +1,406 @@
+//! The scenario file's types, exactly as written in TOML.
+//!
+//! Units are carried in field names (`_ms`, `_s`, `_mbps`, `_ghz`, `_kb`,
+//! `_mb`, `_gb`, `_w`, `_j`, `_mcycles`). Sizes are SI: 1 kB = 1000 bytes,
+//! 1 MB = 10^6 bytes, 1 Mbps = 10^6 bit/s, 1 GHz = 10^9 cycles/s.
+//! Unknown fields are rejected. `docs/scenario-format.md` documents every
+//! field with its default.
+
+use crate::dist::DistSpec;
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name; defaults to the file's stem. Used for the default
+    /// output directory `results/<name>/`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub simulation: SimulationSpec,
+    pub policy: PolicySpec,
+    #[serde(default)]
+    pub dispatcher: DispatcherSpec,
+    #[serde(default)]
+    pub outputs: OutputSpec,
+    #[serde(default)]
+    pub workload: WorkloadSpec,
+    #[serde(default)]
+    pub images: Vec<ImageSpec>,
+    pub networks: Vec<NetworkSpec>,
+    pub devices: Vec<DeviceClassSpec>,
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// `[simulation]`: seed, horizon, warm-up, deadline handling.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSpec {
+    /// Master seed; every random stream derives from it. `--seed` overrides.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Hard stop. Tasks still in flight then end with reason `horizon`.
+    #[serde(default)]
+    pub horizon_s: Option<f64>,
+    /// Tasks arriving before this time, and utilisation and energy before it,
+    /// are left out of `summary.csv`.
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// What happens when a task's deadline passes before it is done.
+    #[serde(default)]
+    pub on_deadline: DeadlineAction,
+}
+
+impl Default for SimulationSpec {
+    fn default() -> Self {
+        Self { seed: default_seed(), horizon_s: None, warmup_s: 0.0, on_deadline: DeadlineAction::default() }
+    }
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// What happens to a task whose deadline passes.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadlineAction {
+    /// The task is ended at its deadline with reason `timeout`, wherever it
+    /// is (the source document's task timeout); queues and cores are freed.
+    #[default]
+    Abort,
+    /// The task runs to completion; `deadline_met` records the miss.
+    Continue,
+}
+
+/// `[policy]`: the policy's registered name and its parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PolicySpec {
+    pub name: String,
+    /// Every other key of the table: the policy's own parameters, checked by
+    /// the policy (unknown keys are rejected there).
+    #[serde(flatten)]
+    pub params: toml::Table,
+}
+
+/// `[dispatcher]`: what the deciding agent knows and when.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatcherSpec {
+    /// Nodes report their state this often; policies see the last report.
+    /// 0 means perfect, instantaneous information. The source document's
+    /// heartbeat is 5 s.
+    #[serde(default = "default_heartbeat_ms")]
+    pub heartbeat_ms: f64,
+    /// Time constant of the exponentially weighted CPU utilisation that
+    /// policies see for devices and nodes.
+    #[serde(default = "default_utilisation_window_ms")]
+    pub utilisation_window_ms: f64,
+}
+
+impl Default for DispatcherSpec {
+    fn default() -> Self {
+        Self { heartbeat_ms: default_heartbeat_ms(), utilisation_window_ms: default_utilisation_window_ms() }
+    }
+}
+
+fn default_heartbeat_ms() -> f64 {
+    5000.0
+}
+fn default_utilisation_window_ms() -> f64 {
+    1000.0
+}
+
+/// `[outputs]`: which tables a run writes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Write `tasks.csv` (one row per task).
+    #[serde(default = "yes")]
+    pub tasks: bool,
+    /// Interval of `utilisation.csv` rows; 0 turns the table off.
+    #[serde(default = "default_sample_ms")]
+    pub utilisation_interval_ms: f64,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        Self { tasks: true, utilisation_interval_ms: default_sample_ms() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_sample_ms() -> f64 {
+    1000.0
+}
+
+/// `[workload]`: a trace to replay, or limits for the generators declared on
+/// device classes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// CSV trace, relative to the scenario file (see docs/trace-format.md).
+    /// When set, device classes must not declare generators.
+    #[serde(default)]
+    pub trace: Option<String>,
+    /// Generators stop creating tasks at this time.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Generators stop after this many tasks in total.
+    #[serde(default)]
+    pub max_tasks: Option<u64>,
+}
+
+/// `[[images]]`: a container image tasks may need.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub name: String,
+    pub size_mb: f64,
+}
+
+/// One direction of a link.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub bandwidth_mbps: f64,
+    /// One-way propagation latency.
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Extra one-way delay drawn per message (non-negative).
+    #[serde(default)]
+    pub jitter_ms: Option<DistSpec>,
+    /// Probability that a message is lost and must be sent again.
+    #[serde(default)]
+    pub loss: f64,
+    /// Delay before a lost message is sent again (retransmission timeout).
+    #[serde(default = "default_retransmit_ms")]
+    pub retransmit_ms: f64,
+    /// How concurrent transfers share the bandwidth.
+    #[serde(default)]
+    pub sharing: Sharing,
+    /// Network energy per bit carried (J per bit, times 10^-9).
+    #[serde(default)]
+    pub energy_nj_per_bit: f64,
+}
+
+fn default_retransmit_ms() -> f64 {
+    200.0
+}
+
+/// Bandwidth sharing among concurrent transfers on one link direction.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sharing {
+    /// Every active transfer gets an equal share (processor sharing).
+    #[default]
+    Fair,
+    /// One transfer at a time, in arrival order.
+    Fifo,
+}
+
+/// `[[networks]]`: an access network shared by the devices attached to it,
+/// up to its gateway.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub name: String,
+    /// Device -> gateway.
+    pub up: LinkSpec,
+    /// Gateway -> device.
+    pub down: LinkSpec,
+}
+
+/// Per-request protocol cost of offloading.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSpec {
+    #[serde(default)]
+    pub kind: ProtocolKind,
+    /// Overrides the preset's connection set-up round trips per request.
+    #[serde(default)]
+    pub setup_rtts: Option<f64>,
+    /// Overrides the preset's header bytes added to each message.
+    #[serde(default)]
+    pub header_bytes: Option<u64>,
+}
+
+/// Protocol presets (see docs/scenario-format.md for their values).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProtocolKind {
+    /// Persistent connection, small fixed header (MQTT-like).
+    #[default]
+    Mqtt,
+    /// New connection per request: TCP and TLS handshakes, larger headers.
+    Http,
+    /// No overhead at all (for analytical checks).
+    Raw,
+}
+
+/// Device queue discipline.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueDiscipline {
+    #[default]
+    Fifo,
+    /// Highest `priority` first; FIFO among equal priorities.
+    Priority,
+}
+
+/// Power of an edge device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePowerSpec {
+    pub idle_w: f64,
+    /// At full utilisation of all cores; linear in between.
+    pub busy_w: f64,
+    /// Extra power while the radio transmits.
+    #[serde(default)]
+    pub tx_w: f64,
+    /// Extra power while the radio receives.
+    #[serde(default)]
+    pub rx_w: f64,
+}
+
+/// `[[devices]]`: a class of identical edge devices.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceClassSpec {
+    pub name: String,
+    /// Devices of this class, named `<name>-0` ... `<name>-<count-1>`.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// The access network the devices attach to.
+    pub network: String,
+    #[serde(default = "one")]
+    pub cores: u32,
+    pub speed_ghz: f64,
+    #[serde(default)]
+    pub queue: QueueDiscipline,
+    /// Tasks waiting (not running) beyond this are dropped (`queue_full`).
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    pub power: DevicePowerSpec,
+    /// Battery capacity; the device stops when it is empty.
+    #[serde(default)]
+    pub battery_j: Option<f64>,
+    /// Device CPU work to prepare an offloaded task (serialisation, TLS),
+    /// run on the device's cores before the upload.
+    #[serde(default)]
+    pub offload_overhead_mcycles: f64,
+    #[serde(default)]
+    pub protocol: ProtocolSpec,
+    /// Task generator for each device of the class.
+    #[serde(default)]
+    pub workload: Option<GeneratorSpec>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `[devices.workload]`: Poisson (or renewal) task arrivals per device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSpec {
+    /// Poisson arrival rate per device. Give this or `interarrival_ms`.
+    #[serde(default)]
+    pub rate_per_s: Option<f64>,
+    /// Renewal arrivals: the gap between a device's tasks.
+    #[serde(default)]
+    pub interarrival_ms: Option<DistSpec>,
+    /// First possible arrival.
+    #[serde(default)]
+    pub start_s: f64,
+    pub work_mcycles: DistSpec,
+    #[serde(default = "zero_dist")]
+    pub input_kb: DistSpec,
+    #[serde(default = "zero_dist")]
+    pub output_kb: DistSpec,
+    #[serde(default = "zero_dist")]
+    pub memory_mb: DistSpec,
+    /// Image the task runs in when offloaded.
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub priority: u8,
+    /// Relative to arrival.
+    #[serde(default)]
+    pub deadline_ms: Option<f64>,
+}
+
+fn zero_dist() -> DistSpec {
+    DistSpec::constant(0.0)
+}
+
+/// Power of a node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePowerSpec {
+    pub idle_w: f64,
+    pub busy_w: f64,
+}
+
+/// Where a node pulls images from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySpec {
+    pub bandwidth_mbps: f64,
+    #[serde(default)]
+    pub latency_ms: f64,
+}
+
+/// `[[nodes]]`: an edge server or cloud host.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub name: String,
+    /// Tier label, usually `edge` or `cloud`.
+    pub tier: String,
+    /// Extra labels for placement constraints.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub cores: u32,
+    pub speed_ghz: f64,
+    #[serde(default = "default_memory_gb")]
+    pub memory_gb: f64,
+    #[serde(default)]
+    pub queue: QueueDiscipline,
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    /// Gateway -> node.
+    pub up: LinkSpec,
+    /// Node -> gateway.
+    pub down: LinkSpec,
+    #[serde(default)]
+    pub registry: Option<RegistrySpec>,
+    #[serde(default = "default_cache_gb")]
+    pub image_cache_gb: f64,
+    #[serde(default)]
+    pub preloaded_images: Vec<String>,
+    /// Container start-up once the image is present.
+    #[serde(default = "zero_dist")]
+    pub cold_start_ms: DistSpec,
+    /// An idle container stays warm this long.
+    #[serde(default = "default_keep_alive_s")]
+    pub keep_alive_s: f64,
+    pub power: NodePowerSpec,
+}
+
+fn default_memory_gb() -> f64 {
+    1024.0
+}
+fn default_cache_gb() -> f64 {
+    10.0
+}
+fn default_keep_alive_s() -> f64 {
+    600.0
+}

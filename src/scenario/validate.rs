@@ -1,0 +1,263 @@
+//! Cross-field validation of a parsed scenario. Errors name the field by its
+//! path (`devices[camera].network`) and say what was expected.
+
+use super::spec::*;
+use crate::dist::DistSpec;
+use std::collections::BTreeSet;
+
+/// A validation failure: (field path, message).
+pub type Invalid = (String, String);
+
+type Check = Result<(), Invalid>;
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> Check {
+    Err((field.into(), message.into()))
+}
+
+fn finite(field: &str, v: f64) -> Check {
+    if v.is_finite() { Ok(()) } else { err(field, format!("expected a finite number, got {v}")) }
+}
+
+fn non_negative(field: &str, v: f64) -> Check {
+    finite(field, v)?;
+    if v >= 0.0 { Ok(()) } else { err(field, format!("expected a number >= 0, got {v}")) }
+}
+
+fn positive(field: &str, v: f64) -> Check {
+    finite(field, v)?;
+    if v > 0.0 { Ok(()) } else { err(field, format!("expected a number > 0, got {v}")) }
+}
+
+fn dist(field: &str, d: &DistSpec) -> Check {
+    d.validate().map_err(|m| (field.to_string(), m))
+}
+
+/// Names appear in file names and CSV cells: keep them plain.
+fn name(field: &str, n: &str) -> Check {
+    if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        Ok(())
+    } else {
+        err(field, format!("`{n}` is not a valid name: use letters, digits, `-`, `_` or `.`"))
+    }
+}
+
+fn unique<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> Check {
+    let mut seen = BTreeSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            return err(format!("{kind}[{n}]"), format!("the name `{n}` is used twice"));
+        }
+    }
+    Ok(())
+}
+
+fn known(field: &str, what: &str, wanted: &str, names: &[&str]) -> Check {
+    if names.contains(&wanted) {
+        Ok(())
+    } else {
+        err(field, format!("unknown {what} `{wanted}`; expected one of: {}", names.join(", ")))
+    }
+}
+
+fn link(field: &str, l: &LinkSpec) -> Check {
+    positive(&format!("{field}.bandwidth_mbps"), l.bandwidth_mbps)?;
+    non_negative(&format!("{field}.latency_ms"), l.latency_ms)?;
+    if let Some(j) = &l.jitter_ms {
+        dist(&format!("{field}.jitter_ms"), j)?;
+    }
+    finite(&format!("{field}.loss"), l.loss)?;
+    if !(0.0..1.0).contains(&l.loss) {
+        return err(format!("{field}.loss"), format!("expected a probability in [0, 1), got {}", l.loss));
+    }
+    non_negative(&format!("{field}.retransmit_ms"), l.retransmit_ms)?;
+    non_negative(&format!("{field}.energy_nj_per_bit"), l.energy_nj_per_bit)
+}
+
+/// Checks everything the types cannot express.
+pub fn validate(s: &Scenario) -> Check {
+    if let Some(n) = &s.name {
+        name("name", n)?;
+    }
+    let sim = &s.simulation;
+    if let Some(h) = sim.horizon_s {
+        positive("simulation.horizon_s", h)?;
+    }
+    non_negative("simulation.warmup_s", sim.warmup_s)?;
+    if let Some(h) = sim.horizon_s
+        && sim.warmup_s >= h
+    {
+        return err("simulation.warmup_s", format!("must be less than simulation.horizon_s ({h})"));
+    }
+    non_negative("dispatcher.heartbeat_ms", s.dispatcher.heartbeat_ms)?;
+    positive("dispatcher.utilisation_window_ms", s.dispatcher.utilisation_window_ms)?;
+    non_negative("outputs.utilisation_interval_ms", s.outputs.utilisation_interval_ms)?;
+    if s.outputs.utilisation_interval_ms > 0.0 && s.outputs.utilisation_interval_ms < 0.001 {
+        return err("outputs.utilisation_interval_ms", "expected 0 (off) or at least 0.001 ms");
+    }
+    name("policy.name", &s.policy.name)?;
+
+    for (i, img) in s.images.iter().enumerate() {
+        name(&format!("images[{i}].name"), &img.name)?;
+        positive(&format!("images[{}].size_mb", img.name), img.size_mb)?;
+    }
+    unique("images", s.images.iter().map(|i| i.name.as_str()))?;
+    let images: Vec<&str> = s.images.iter().map(|i| i.name.as_str()).collect();
+
+    if s.networks.is_empty() {
+        return err("networks", "at least one [[networks]] entry is required");
+    }
+    for (i, n) in s.networks.iter().enumerate() {
+        name(&format!("networks[{i}].name"), &n.name)?;
+        link(&format!("networks[{}].up", n.name), &n.up)?;
+        link(&format!("networks[{}].down", n.name), &n.down)?;
+    }
+    unique("networks", s.networks.iter().map(|n| n.name.as_str()))?;
+    let networks: Vec<&str> = s.networks.iter().map(|n| n.name.as_str()).collect();
+
+    if s.devices.is_empty() {
+        return err("devices", "at least one [[devices]] class is required");
+    }
+    let mut total_devices: u64 = 0;
+    let mut any_generator = false;
+    for (i, d) in s.devices.iter().enumerate() {
+        name(&format!("devices[{i}].name"), &d.name)?;
+        let f = |k: &str| format!("devices[{}].{k}", d.name);
+        if d.count == 0 {
+            return err(f("count"), "expected at least 1 device");
+        }
+        total_devices += u64::from(d.count);
+        known(&f("network"), "network", &d.network, &networks)?;
+        if d.cores == 0 {
+            return err(f("cores"), "expected at least 1 core");
+        }
+        positive(&f("speed_ghz"), d.speed_ghz)?;
+        if d.queue_limit == Some(0) {
+            return err(f("queue_limit"), "expected at least 1 (omit the field for no limit)");
+        }
+        non_negative(&f("power.idle_w"), d.power.idle_w)?;
+        non_negative(&f("power.busy_w"), d.power.busy_w)?;
+        if d.power.busy_w < d.power.idle_w {
+            return err(f("power.busy_w"), format!("must be >= power.idle_w ({})", d.power.idle_w));
+        }
+        non_negative(&f("power.tx_w"), d.power.tx_w)?;
+        non_negative(&f("power.rx_w"), d.power.rx_w)?;
+        if let Some(b) = d.battery_j {
+            positive(&f("battery_j"), b)?;
+        }
+        non_negative(&f("offload_overhead_mcycles"), d.offload_overhead_mcycles)?;
+        if let Some(r) = d.protocol.setup_rtts {
+            non_negative(&f("protocol.setup_rtts"), r)?;
+        }
+        if let Some(g) = &d.workload {
+            any_generator = true;
+            let w = |k: &str| format!("devices[{}].workload.{k}", d.name);
+            match (&g.rate_per_s, &g.interarrival_ms) {
+                (Some(r), None) => positive(&w("rate_per_s"), *r)?,
+                (None, Some(ia)) => {
+                    dist(&w("interarrival_ms"), ia)?;
+                    if ia.mean() <= 0.0 {
+                        return err(w("interarrival_ms"), "expected a distribution with a positive mean");
+                    }
+                }
+                _ => return err(w("rate_per_s"), "give exactly one of `rate_per_s` and `interarrival_ms`"),
+            }
+            non_negative(&w("start_s"), g.start_s)?;
+            dist(&w("work_mcycles"), &g.work_mcycles)?;
+            dist(&w("input_kb"), &g.input_kb)?;
+            dist(&w("output_kb"), &g.output_kb)?;
+            dist(&w("memory_mb"), &g.memory_mb)?;
+            if let Some(img) = &g.image {
+                known(&w("image"), "image", img, &images)?;
+            }
+            if let Some(dl) = g.deadline_ms {
+                positive(&w("deadline_ms"), dl)?;
+            }
+        }
+    }
+    unique("devices", s.devices.iter().map(|d| d.name.as_str()))?;
+    if total_devices > u64::from(u32::MAX) {
+        return err("devices", format!("{total_devices} devices in total; at most {} are supported", u32::MAX));
+    }
+
+    match (&s.workload.trace, any_generator) {
+        (Some(_), true) => {
+            return err("workload.trace", "a trace replaces the generators: remove [devices.workload] or the trace");
+        }
+        (None, false) => {
+            return err("workload", "no tasks: set workload.trace or give a device class a [devices.workload]");
+        }
+        (None, true) => {
+            if let Some(d) = s.workload.duration_s {
+                positive("workload.duration_s", d)?;
+            }
+            if s.workload.max_tasks == Some(0) {
+                return err("workload.max_tasks", "expected at least 1 task");
+            }
+            if s.workload.duration_s.is_none() && s.workload.max_tasks.is_none() && sim.horizon_s.is_none() {
+                return err(
+                    "workload",
+                    "the generated workload never ends: set workload.duration_s, workload.max_tasks or simulation.horizon_s",
+                );
+            }
+        }
+        (Some(t), false) => {
+            if t.trim().is_empty() {
+                return err("workload.trace", "expected a file path");
+            }
+        }
+    }
+
+    for (i, n) in s.nodes.iter().enumerate() {
+        name(&format!("nodes[{i}].name"), &n.name)?;
+        let f = |k: &str| format!("nodes[{}].{k}", n.name);
+        name(&f("tier"), &n.tier)?;
+        for l in &n.labels {
+            name(&f("labels"), l)?;
+        }
+        if n.cores == 0 {
+            return err(f("cores"), "expected at least 1 core");
+        }
+        positive(&f("speed_ghz"), n.speed_ghz)?;
+        positive(&f("memory_gb"), n.memory_gb)?;
+        if n.queue_limit == Some(0) {
+            return err(f("queue_limit"), "expected at least 1 (omit the field for no limit)");
+        }
+        link(&f("up"), &n.up)?;
+        link(&f("down"), &n.down)?;
+        if let Some(r) = &n.registry {
+            positive(&f("registry.bandwidth_mbps"), r.bandwidth_mbps)?;
+            non_negative(&f("registry.latency_ms"), r.latency_ms)?;
+        }
+        non_negative(&f("image_cache_gb"), n.image_cache_gb)?;
+        let mut preloaded_mb = 0.0;
+        for img in &n.preloaded_images {
+            known(&f("preloaded_images"), "image", img, &images)?;
+            preloaded_mb += s.images.iter().find(|i| &i.name == img).map_or(0.0, |i| i.size_mb);
+        }
+        if preloaded_mb > n.image_cache_gb * 1000.0 {
+            return err(
+                f("preloaded_images"),
+                format!("{preloaded_mb} MB of images do not fit in image_cache_gb = {}", n.image_cache_gb),
+            );
+        }
+        dist(&f("cold_start_ms"), &n.cold_start_ms)?;
+        non_negative(&f("keep_alive_s"), n.keep_alive_s)?;
+        non_negative(&f("power.idle_w"), n.power.idle_w)?;
+        non_negative(&f("power.busy_w"), n.power.busy_w)?;
+        if n.power.busy_w < n.power.idle_w {
+            return err(f("power.busy_w"), format!("must be >= power.idle_w ({})", n.power.idle_w));
+        }
+    }
+    unique("nodes", s.nodes.iter().map(|n| n.name.as_str()))?;
+    for n in &s.nodes {
+        if n.registry.is_none()
+            && let Some(img) = s.images.iter().find(|i| !n.preloaded_images.contains(&i.name))
+        {
+            return err(
+                format!("nodes[{}].registry", n.name),
+                format!("required: image `{}` is not preloaded on this node, so it may have to be pulled", img.name),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,531 @@
+//! A task's life: arrival, decision, the device and node paths, and its end
+//! (completion, or an early end such as a timeout).
+
+use super::{Event, Simulation, Sink, Source};
+use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
+use crate::metrics::TaskRecord;
+use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskRef};
+use crate::policy::{DeviceView, EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
+use crate::workload::TaskAttrs;
+
+/// Nanoseconds to run `cycles` at `speed_hz` (rounded up).
+fn run_ns(cycles: f64, speed_hz: f64) -> u64 {
+    (cycles / speed_hz * NANOS_PER_SEC as f64).ceil() as u64
+}
+
+impl<P: Policy, S: Sink> Simulation<P, S> {
+    pub(super) fn on_generated_arrival<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        device: u32,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let Source::Generated(g) = &mut self.source else { unreachable!("generated arrival without generators") };
+        let Some((attrs, next)) = g.arrive(device, now) else {
+            self.pending_arrivals -= 1;
+            return;
+        };
+        match next {
+            Some(t) => s.at(t, Event::Arrival { device }),
+            None => self.pending_arrivals -= 1,
+        }
+        let id = self.next_task_id;
+        self.next_task_id += 1;
+        self.admit(now, id, device, attrs, s);
+    }
+
+    pub(super) fn on_trace_arrival<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
+        let Source::Trace { reader, next } = &mut self.source else { unreachable!("trace arrival without a trace") };
+        let row = next.take().expect("a trace arrival is scheduled with its row");
+        match reader.next_row(&self.world) {
+            Ok(Some(n)) => {
+                s.at(n.arrival, Event::TraceArrival);
+                *next = Some(n);
+            }
+            Ok(None) => self.pending_arrivals = 0,
+            Err(e) => return self.fail(e),
+        }
+        self.admit(now, row.id, row.device, row.attrs, s);
+    }
+
+    /// A new task: decide its placement and send it on its way.
+    fn admit<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        id: u64,
+        device: u32,
+        a: TaskAttrs,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let deadline = a.deadline_ns.map(|d| now.after(d));
+        let task = Task::new(
+            id,
+            device,
+            now,
+            a.work_cycles,
+            a.input_bytes,
+            a.output_bytes,
+            a.memory_bytes,
+            a.image,
+            a.priority,
+            deadline,
+            now < self.cfg.warmup,
+        );
+        let t = self.tasks.insert(task);
+        self.last_activity = now;
+        if self.world.devices[device as usize].dead {
+            return self.end(now, t, EndReason::BatteryDepleted);
+        }
+        let placement = self.decide(now, t);
+        let task = self.tasks.get_mut(t).expect("just inserted");
+        task.placement = placement;
+        let memory = task.memory_bytes;
+        if self.cfg.abort_on_deadline
+            && let Some(d) = deadline
+        {
+            s.at(d, Event::Deadline { task: t });
+        }
+        match placement {
+            Placement::Local => self.enqueue_on_device(now, device, t, Stage::LocalQueued, s),
+            Placement::Offload(NodeId(n)) => {
+                let Some(node) = self.world.nodes.get(n as usize) else {
+                    return self.end(now, t, EndReason::InvalidPlacement);
+                };
+                if memory > node.memory_bytes {
+                    return self.end(now, t, EndReason::InsufficientMemory);
+                }
+                if self.world.class_of(device).offload_overhead_cycles > 0.0 {
+                    self.enqueue_on_device(now, device, t, Stage::PrepQueued, s);
+                } else {
+                    self.start_setup(now, t, s);
+                }
+            }
+        }
+    }
+
+    fn task_view(&self, task: &Task) -> TaskView {
+        TaskView {
+            id: task.id,
+            device: task.device,
+            arrival: task.arrival,
+            work_cycles: task.work_cycles,
+            input_bytes: task.input_bytes,
+            output_bytes: task.output_bytes,
+            memory_bytes: task.memory_bytes,
+            image: task.image,
+            image_bytes: task.image.map_or(0, |i| self.world.images[i as usize].bytes),
+            priority: task.priority,
+            deadline: task.deadline,
+        }
+    }
+
+    /// The current state of node `n` as a view for a task needing `image`.
+    pub(super) fn live_node_view(&self, now: SimTime, n: usize, image: Option<u16>) -> NodeView {
+        let node = &self.world.nodes[n];
+        let (cached, warm) = image.map_or((true, true), |i| node.image_status(now, i as usize));
+        let (uplink, downlink) = self.dispatcher.node_links[n];
+        NodeView {
+            id: NodeId(n as u32),
+            cores: node.cores,
+            speed_hz: node.speed_hz,
+            memory_bytes: node.memory_bytes,
+            free_memory_bytes: node.free_memory_bytes,
+            queue_len: node.queued,
+            busy_cores: node.busy,
+            cpu_utilisation: node.meter.utilisation_at(now, node.cores, self.cfg.tau_ns),
+            image_cached: cached,
+            container_warm: warm,
+            uplink,
+            downlink,
+            report_age_s: 0.0,
+        }
+    }
+
+    /// Asks the policy where task `t` runs.
+    fn decide(&mut self, now: SimTime, t: TaskRef) -> Placement {
+        let task = self.tasks.get(t).expect("live");
+        let tv = self.task_view(task);
+        let device = &self.world.devices[task.device as usize];
+        let class = self.world.class_of(task.device);
+        let dv = DeviceView {
+            cores: class.cores,
+            speed_hz: class.speed_hz,
+            queue_len: device.queued,
+            busy_cores: device.busy,
+            cpu_utilisation: device.meter.utilisation_at(now, class.cores, self.cfg.tau_ns),
+            battery_fraction: class.battery_j.map(|cap| ((cap - device.meter.energy_at(now)) / cap).clamp(0.0, 1.0)),
+            idle_w: class.cpu.idle_w,
+            busy_w: class.cpu.busy_w,
+            tx_w: class.tx_w,
+            rx_w: class.rx_w,
+            offload_overhead_cycles: class.offload_overhead_cycles,
+            setup_rtts: class.protocol.setup_rtts,
+            header_bytes: class.protocol.header_bytes,
+        };
+        let (uplink, downlink) = self.dispatcher.access[class.network as usize];
+        let mut buffer = std::mem::take(&mut self.dispatcher.buffer);
+        buffer.clear();
+        if self.cfg.heartbeat_ns == 0 {
+            buffer.extend((0..self.world.nodes.len()).map(|n| self.live_node_view(now, n, tv.image)));
+        } else {
+            let age = now.since(self.dispatcher.report_at) as f64 / NANOS_PER_SEC as f64;
+            let images = self.world.images.len();
+            buffer.extend(self.dispatcher.reports.iter().enumerate().map(|(n, r)| {
+                let (cached, warm) =
+                    tv.image.map_or((true, true), |i| self.dispatcher.image_status[n * images + i as usize]);
+                NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..*r }
+            }));
+        }
+        let view = SystemView { now, device: dv, uplink, downlink, nodes: &buffer };
+        let placement = self.policy.decide(&tv, &view, &mut self.policy_rng);
+        self.dispatcher.buffer = buffer;
+        placement
+    }
+
+    /// Puts task `t` on device `d`'s cores or queue.
+    fn enqueue_on_device<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        d: u32,
+        t: TaskRef,
+        stage: Stage,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let class = &self.world.classes[self.world.devices[d as usize].class as usize];
+        let (cores, limit) = (class.cores, class.queue_limit);
+        let task = self.tasks.get_mut(t).expect("live");
+        task.stage = stage;
+        let priority = task.priority;
+        let dev = &mut self.world.devices[d as usize];
+        if dev.busy < cores {
+            return self.start_on_device(now, d, t, s);
+        }
+        if limit.is_some_and(|l| dev.queued >= l) {
+            return self.end(now, t, EndReason::QueueFull);
+        }
+        dev.queue.push(t, priority);
+        dev.queued += 1;
+    }
+
+    fn start_on_device<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        d: u32,
+        t: TaskRef,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let class = self.world.class_of(d);
+        let (speed, overhead) = (class.speed_hz, class.offload_overhead_cycles);
+        let task = self.tasks.get_mut(t).expect("live");
+        let cycles = match task.stage {
+            Stage::LocalQueued => {
+                task.stage = Stage::LocalRunning;
+                task.exec_start = Some(now);
+                task.work_cycles
+            }
+            Stage::PrepQueued => {
+                task.stage = Stage::PrepRunning;
+                overhead
+            }
+            other => unreachable!("device start in stage {other:?}"),
+        };
+        task.enter(now, Phase::Exec);
+        task.stage_since = now;
+        self.device_touch(now, d);
+        self.world.devices[d as usize].busy += 1;
+        self.device_settle(now, d, s);
+        s.after(run_ns(cycles, speed), Event::DeviceDone { device: d, task: t });
+    }
+
+    pub(super) fn on_device_done<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        d: u32,
+        t: TaskRef,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        // A task that ended while running freed its core then.
+        let Some(task) = self.tasks.get_mut(t) else { return };
+        let class = &self.world.classes[self.world.devices[d as usize].class as usize];
+        task.energy_j += class.cpu.core_energy_j(class.cores, now.since(task.stage_since));
+        let stage = task.stage;
+        self.device_touch(now, d);
+        self.world.devices[d as usize].busy -= 1;
+        self.device_settle(now, d, s);
+        match stage {
+            Stage::LocalRunning => self.end(now, t, EndReason::Completed),
+            Stage::PrepRunning => self.start_setup(now, t, s),
+            other => unreachable!("device done in stage {other:?}"),
+        }
+        self.start_next_on_device(now, d, s);
+    }
+
+    fn start_next_on_device<Q: PendingEvents<Event>>(&mut self, now: SimTime, d: u32, s: &mut Scheduler<Event, Q>) {
+        let cores = self.world.class_of(d).cores;
+        loop {
+            let dev = &mut self.world.devices[d as usize];
+            if dev.dead || dev.busy >= cores {
+                return;
+            }
+            let Some(next) = dev.queue.pop() else { return };
+            if self.tasks.get(next).is_none() {
+                continue; // ended while queued
+            }
+            dev.queued -= 1;
+            self.start_on_device(now, d, next, s);
+        }
+    }
+
+    /// Protocol set-up before the upload: `setup_rtts` round trips of the
+    /// device-node path (base latencies).
+    fn start_setup<Q: PendingEvents<Event>>(&mut self, now: SimTime, t: TaskRef, s: &mut Scheduler<Event, Q>) {
+        let task = self.tasks.get_mut(t).expect("live");
+        task.enter(now, Phase::Upload);
+        task.stage = Stage::Setup;
+        let Placement::Offload(NodeId(n)) = task.placement else { unreachable!("set-up of a local task") };
+        let class = self.world.class_of(task.device);
+        let (up, down) = self.world.networks[class.network as usize];
+        let node = &self.world.nodes[n as usize];
+        let rtt: u64 = [up, node.up_link, node.down_link, down]
+            .iter()
+            .map(|&l| self.world.links[l as usize].params().latency_ns)
+            .sum();
+        let setup = (class.protocol.setup_rtts * rtt as f64).round() as u64;
+        if setup == 0 {
+            self.send_upload(now, t, s);
+        } else {
+            s.after(setup, Event::SetupDone { task: t });
+        }
+    }
+
+    pub(super) fn send_upload<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        t: TaskRef,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let Some(task) = self.tasks.get_mut(t) else { return };
+        task.stage = Stage::UpAccess;
+        let device = task.device;
+        let link = self.world.networks[self.world.class_of(device).network as usize].0;
+        self.transmit(now, link, Flow::Task { task: t, device }, s);
+    }
+
+    /// The upload reached node `n`.
+    pub(super) fn arrive_at_node<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        t: TaskRef,
+        n: u32,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let task = self.tasks.get_mut(t).expect("live");
+        let Some(image) = task.image else {
+            self.enqueue_on_node(now, n, t);
+            return self.start_next_on_node(now, n, s);
+        };
+        task.enter(now, Phase::Startup);
+        task.stage = Stage::Startup;
+        let node = &mut self.world.nodes[n as usize];
+        match node.arrive(now, image as usize) {
+            Readiness::Now => {
+                self.enqueue_on_node(now, n, t);
+                self.start_next_on_node(now, n, s);
+            }
+            Readiness::At(ready) => s.at(ready, Event::Ready { task: t, node: n }),
+            Readiness::AwaitPull => node.images[image as usize].waiters.push(t),
+            Readiness::StartPull => {
+                node.images[image as usize].waiters.push(t);
+                let link = node.registry_link.expect("validated: a node that may pull has a registry");
+                self.transmit(now, link, Flow::Pull { node: n, image }, s);
+            }
+        }
+    }
+
+    pub(super) fn on_ready<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        t: TaskRef,
+        n: u32,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        if self.tasks.get(t).is_some() {
+            self.enqueue_on_node(now, n, t);
+            self.start_next_on_node(now, n, s);
+        }
+    }
+
+    /// Queues task `t` at node `n`; [`Self::start_next_on_node`] starts it
+    /// if a core and memory are free.
+    fn enqueue_on_node(&mut self, now: SimTime, n: u32, t: TaskRef) {
+        let task = self.tasks.get_mut(t).expect("live");
+        task.enter(now, Phase::Wait);
+        task.stage = Stage::NodeQueued;
+        let (priority, image) = (task.priority, task.image);
+        let node = &mut self.world.nodes[n as usize];
+        if node.queue_limit.is_some_and(|l| node.queued >= l) {
+            if let Some(i) = image {
+                node.depart(now, i as usize);
+            }
+            return self.end(now, t, EndReason::QueueFull);
+        }
+        node.queue.push(t, priority);
+        node.queued += 1;
+    }
+
+    /// Starts queued tasks at node `n` while cores and memory allow
+    /// (head-of-line: a task that does not fit in memory blocks the queue).
+    fn start_next_on_node<Q: PendingEvents<Event>>(&mut self, now: SimTime, n: u32, s: &mut Scheduler<Event, Q>) {
+        loop {
+            let node = &mut self.world.nodes[n as usize];
+            let Some(next) = node.queue.peek() else { return };
+            let Some(task) = self.tasks.get_mut(next) else {
+                node.queue.pop(); // ended while queued
+                continue;
+            };
+            if node.busy >= node.cores || node.free_memory_bytes < task.memory_bytes {
+                return;
+            }
+            node.queue.pop();
+            node.queued -= 1;
+            task.stage = Stage::NodeRunning;
+            task.enter(now, Phase::Exec);
+            task.exec_start = Some(now);
+            let run = run_ns(task.work_cycles, node.speed_hz);
+            node.meter.advance(now, node.cores, self.cfg.tau_ns);
+            node.busy += 1;
+            node.free_memory_bytes -= task.memory_bytes;
+            node.meter.set(node.busy, node.power_w());
+            s.after(run, Event::NodeDone { node: n, task: next });
+        }
+    }
+
+    pub(super) fn on_node_done<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        n: u32,
+        t: TaskRef,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        // A task that ended while running freed its core then.
+        let Some(task) = self.tasks.get(t) else { return };
+        self.release_node_core(now, n, task.memory_bytes, task.image);
+        let task = self.tasks.get_mut(t).expect("live");
+        task.enter(now, Phase::Download);
+        task.stage = Stage::DownNode;
+        let device = task.device;
+        let link = self.world.nodes[n as usize].down_link;
+        self.transmit(now, link, Flow::Task { task: t, device }, s);
+        self.start_next_on_node(now, n, s);
+    }
+
+    fn release_node_core(&mut self, now: SimTime, n: u32, memory: u64, image: Option<u16>) {
+        let node = &mut self.world.nodes[n as usize];
+        node.meter.advance(now, node.cores, self.cfg.tau_ns);
+        node.busy -= 1;
+        node.free_memory_bytes += memory;
+        node.meter.set(node.busy, node.power_w());
+        if let Some(i) = image {
+            node.depart(now, i as usize);
+        }
+    }
+
+    pub(super) fn on_deadline<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        t: TaskRef,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        self.kill(now, t, EndReason::Timeout, s);
+    }
+
+    /// Ends task `t` early, wherever it is, releasing what it holds. A
+    /// message it has on a link finishes crossing and is then discarded.
+    pub(super) fn kill<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        t: TaskRef,
+        reason: EndReason,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let Some(task) = self.tasks.get_mut(t) else { return };
+        let d = task.device;
+        let node = match task.placement {
+            Placement::Offload(NodeId(n)) => n,
+            Placement::Local => u32::MAX,
+        };
+        let (stage, memory, image) = (task.stage, task.memory_bytes, task.image);
+        match stage {
+            Stage::LocalQueued | Stage::PrepQueued => self.world.devices[d as usize].queued -= 1,
+            Stage::LocalRunning | Stage::PrepRunning => {
+                let class = &self.world.classes[self.world.devices[d as usize].class as usize];
+                task.energy_j += class.cpu.core_energy_j(class.cores, now.since(task.stage_since));
+                self.device_touch(now, d);
+                self.world.devices[d as usize].busy -= 1;
+                self.device_settle(now, d, s);
+            }
+            Stage::Startup => self.world.nodes[node as usize]
+                .depart(now, image.expect("start-up only for tasks with an image") as usize),
+            Stage::NodeQueued => {
+                let n = &mut self.world.nodes[node as usize];
+                n.queued -= 1;
+                if let Some(i) = image {
+                    n.depart(now, i as usize);
+                }
+            }
+            Stage::NodeRunning => self.release_node_core(now, node, memory, image),
+            Stage::Setup | Stage::UpAccess | Stage::UpNode | Stage::DownNode | Stage::DownAccess => {}
+        }
+        self.end(now, t, reason);
+        match stage {
+            Stage::LocalRunning | Stage::PrepRunning => self.start_next_on_device(now, d, s),
+            Stage::NodeRunning | Stage::NodeQueued => self.start_next_on_node(now, node, s),
+            _ => {}
+        }
+    }
+
+    /// Removes task `t`, records it and tells the policy.
+    pub(super) fn end(&mut self, now: SimTime, t: TaskRef, reason: EndReason) {
+        let mut task = self.tasks.remove(t).expect("ending a live task");
+        self.last_activity = now;
+        let phases = task.close(now);
+        let view = self.task_view(&task);
+        let (class, index) = self.world.device_name(task.device);
+        let node = match task.placement {
+            Placement::Offload(NodeId(n)) => self.world.node_info.get(n as usize).map(|i| i.name.as_str()),
+            Placement::Local => None,
+        };
+        let deadline_met = task.deadline.map(|d| reason == EndReason::Completed && now <= d);
+        let record = TaskRecord {
+            id: task.id,
+            device_class: class,
+            device_index: index,
+            priority: task.priority,
+            placement: task.placement,
+            node,
+            arrival: task.arrival,
+            exec_start: task.exec_start,
+            end: now,
+            phases,
+            deadline: task.deadline,
+            deadline_met,
+            reason,
+            energy_j: task.energy_j,
+            in_warmup: task.in_warmup,
+        };
+        self.acc.add(&record);
+        let written = self.sink.task(&record);
+        self.policy.observe(&TaskOutcome {
+            task: view,
+            placement: task.placement,
+            reason,
+            end: now,
+            latency_s: now.since(task.arrival) as f64 / NANOS_PER_SEC as f64,
+            energy_j: task.energy_j,
+            deadline_met,
+        });
+        if let Err(e) = written {
+            self.fail(e);
+        }
+    }
+}

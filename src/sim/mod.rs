@@ -1,0 +1,222 @@
+//! The offload simulation: the model the engine drives.
+//!
+//! ```text
+//!  workload ──► arrival ──► policy.decide(task, view) ──► local: device queue ─► core ─────────────► end
+//!                                                   └──► offload: [prep] ─► set-up ─► uplinks ─►
+//!                    node: [pull, cold start] ─► queue ─► core ─► downlinks ─► end ──► sink, summary
+//! ```
+//! One run is single-threaded and deterministic: events are handled in
+//! `(time, sequence)` order and every random draw comes from a stream owned
+//! by one component.
+
+mod event;
+mod lifecycle;
+mod periodic;
+mod sink;
+mod transfer;
+
+pub use event::Event;
+pub use sink::{NullSink, Sink};
+
+use crate::engine::{self, BinaryHeapEvents, PendingEvents, Scheduler, SimRng, SimTime, Stop};
+use crate::error::{Error, Result};
+use crate::metrics::{Summary, SummaryAccumulator};
+use crate::model::{Flow, TaskRef, TaskSlab, World, link_view};
+use crate::policy::{LinkView, NodeView, Policy};
+use crate::scenario::{DeadlineAction, LoadedScenario};
+use crate::workload::{Generators, TraceReader, TraceRow};
+
+/// Run settings resolved from the scenario.
+#[derive(Copy, Clone, Debug)]
+struct Config {
+    /// Time constant of the utilisation average policies see.
+    tau_ns: f64,
+    heartbeat_ns: u64,
+    sample_ns: u64,
+    warmup: SimTime,
+    horizon: SimTime,
+    abort_on_deadline: bool,
+}
+
+enum Source {
+    Generated(Generators),
+    Trace { reader: Box<TraceReader>, next: Option<TraceRow> },
+}
+
+/// What the dispatcher knows of the nodes and links.
+struct Dispatcher {
+    /// Per access network: (uplink, downlink) estimates.
+    access: Vec<(LinkView, LinkView)>,
+    /// Per node: (uplink, downlink) estimates.
+    node_links: Vec<(LinkView, LinkView)>,
+    /// Node state as of the last heartbeat (image fields unused).
+    reports: Vec<NodeView>,
+    /// (cached, warm) per node and image as of the last heartbeat.
+    image_status: Vec<(bool, bool)>,
+    report_at: SimTime,
+    /// The view handed to the policy; reused for every decision.
+    buffer: Vec<NodeView>,
+}
+
+/// One simulation run of a policy `P`, writing rows to a sink `S`.
+pub struct Simulation<P: Policy, S: Sink> {
+    world: World,
+    tasks: TaskSlab,
+    policy: P,
+    policy_rng: SimRng,
+    sink: S,
+    source: Source,
+    cfg: Config,
+    acc: SummaryAccumulator,
+    dispatcher: Dispatcher,
+    /// Scratch buffers reused across events.
+    finished_flows: Vec<Flow>,
+    scratch_tasks: Vec<TaskRef>,
+    /// Arrivals still to come (devices with a scheduled arrival, or a trace row).
+    pending_arrivals: u64,
+    next_task_id: u64,
+    /// Time of the last task arrival or end: where the run ends when the
+    /// workload runs out (stale bookkeeping events after it do not count).
+    last_activity: SimTime,
+    last_sample: SimTime,
+    link_energy_at_warmup: f64,
+    failure: Option<Error>,
+}
+
+impl<P: Policy, S: Sink> Simulation<P, S> {
+    /// Prepares a run of `scenario` with master seed `seed`.
+    pub fn new(scenario: &LoadedScenario, seed: u64, policy: P, sink: S) -> Result<Self> {
+        let spec = &scenario.spec;
+        let world = World::build(spec, seed);
+        let source = match &spec.workload.trace {
+            Some(path) => {
+                let path = scenario.base_dir.join(path);
+                Source::Trace { reader: Box::new(TraceReader::open(&path)?), next: None }
+            }
+            None => Source::Generated(Generators::new(spec, seed)),
+        };
+        let ms = |v: f64| engine::nanos_from_millis(v);
+        let cfg = Config {
+            tau_ns: ms(spec.dispatcher.utilisation_window_ms) as f64,
+            heartbeat_ns: ms(spec.dispatcher.heartbeat_ms),
+            sample_ns: ms(spec.outputs.utilisation_interval_ms),
+            warmup: SimTime(engine::nanos_from_secs(spec.simulation.warmup_s)),
+            horizon: spec.simulation.horizon_s.map_or(SimTime::MAX, |h| SimTime(engine::nanos_from_secs(h))),
+            abort_on_deadline: spec.simulation.on_deadline == DeadlineAction::Abort,
+        };
+        let dispatcher = Dispatcher {
+            access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
+            node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
+            reports: Vec::with_capacity(spec.nodes.len()),
+            image_status: Vec::new(),
+            report_at: SimTime::ZERO,
+            buffer: Vec::with_capacity(spec.nodes.len()),
+        };
+        Ok(Simulation {
+            world,
+            tasks: TaskSlab::default(),
+            policy,
+            policy_rng: engine::stream(seed, "policy", 0),
+            sink,
+            source,
+            cfg,
+            acc: SummaryAccumulator::default(),
+            dispatcher,
+            finished_flows: Vec::new(),
+            scratch_tasks: Vec::new(),
+            pending_arrivals: 0,
+            next_task_id: 0,
+            last_activity: SimTime::ZERO,
+            last_sample: SimTime::ZERO,
+            link_energy_at_warmup: 0.0,
+            failure: None,
+        })
+    }
+
+    /// Runs to the end; returns the summary, the sink and the policy (which
+    /// may have learnt something).
+    pub fn run(mut self) -> Result<(Summary, S, P)> {
+        let devices = self.world.devices.len();
+        let mut sched = Scheduler::new(BinaryHeapEvents::with_capacity(devices + 64));
+        self.start(&mut sched)?;
+        let horizon = self.cfg.horizon;
+        let stop = engine::run(&mut self, &mut sched, horizon);
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        let end = if stop == Stop::Horizon { self.cfg.horizon } else { self.last_activity };
+        let summary = self.finish(end, sched.delivered())?;
+        Ok((summary, self.sink, self.policy))
+    }
+
+    /// Schedules the first arrivals and the periodic events.
+    fn start<Q: PendingEvents<Event>>(&mut self, s: &mut Scheduler<Event, Q>) -> Result<()> {
+        match &mut self.source {
+            Source::Generated(g) => {
+                for d in 0..self.world.devices.len() as u32 {
+                    if let Some(t) = g.first_arrival(d) {
+                        self.pending_arrivals += 1;
+                        s.at(t, Event::Arrival { device: d });
+                    }
+                }
+            }
+            Source::Trace { reader, next } => {
+                *next = reader.next_row(&self.world)?;
+                if let Some(row) = next {
+                    self.pending_arrivals = 1;
+                    s.at(row.arrival, Event::TraceArrival);
+                }
+            }
+        }
+        self.refresh_reports(SimTime::ZERO);
+        if self.cfg.heartbeat_ns > 0 {
+            s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
+        }
+        if self.cfg.sample_ns > 0 {
+            s.after(self.cfg.sample_ns, Event::Sample);
+        }
+        if self.cfg.warmup > SimTime::ZERO {
+            s.at(self.cfg.warmup, Event::WarmupEnd);
+        }
+        Ok(())
+    }
+
+    /// True while tasks may still arrive or are in flight.
+    fn active(&self) -> bool {
+        self.pending_arrivals > 0 || !self.tasks.is_empty()
+    }
+
+    /// Records a failure; the engine stops before the next event.
+    fn fail(&mut self, e: Error) {
+        if self.failure.is_none() {
+            self.failure = Some(e);
+        }
+    }
+}
+
+impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
+    type Event = Event;
+
+    fn handle<Q: PendingEvents<Event>>(&mut self, now: SimTime, event: Event, s: &mut Scheduler<Event, Q>) {
+        match event {
+            Event::Arrival { device } => self.on_generated_arrival(now, device, s),
+            Event::TraceArrival => self.on_trace_arrival(now, s),
+            Event::DeviceDone { device, task } => self.on_device_done(now, device, task, s),
+            Event::SetupDone { task } => self.send_upload(now, task, s),
+            Event::TxDone { link, generation } => self.on_tx_done(now, link, generation, s),
+            Event::Delivered { flow } => self.on_delivered(now, flow, s),
+            Event::Retransmit { link, flow } => self.transmit(now, link, flow, s),
+            Event::Ready { task, node } => self.on_ready(now, task, node, s),
+            Event::NodeDone { node, task } => self.on_node_done(now, node, task, s),
+            Event::Deadline { task } => self.on_deadline(now, task, s),
+            Event::BatteryEmpty { device, generation } => self.on_battery_empty(now, device, generation, s),
+            Event::Sample => self.on_sample(now, s),
+            Event::Heartbeat => self.on_heartbeat(now, s),
+            Event::WarmupEnd => self.on_warmup_end(now),
+        }
+    }
+
+    fn halted(&self) -> bool {
+        self.failure.is_some()
+    }
+}

@@ -1,0 +1,195 @@
+//! Bookkeeping that is not part of any task: device power and battery,
+//! utilisation samples, node heartbeats, the warm-up boundary, and the end
+//! of the run.
+
+use super::{Event, Simulation, Sink};
+use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
+use crate::error::Result;
+use crate::metrics::{SampleRow, Summary, Totals};
+use crate::policy::{EndReason, Policy};
+
+impl<P: Policy, S: Sink> Simulation<P, S> {
+    /// Brings device `d`'s meter to `now`; call before changing its state.
+    #[inline]
+    pub(super) fn device_touch(&mut self, now: SimTime, d: u32) {
+        let cores = self.world.class_of(d).cores;
+        self.world.devices[d as usize].meter.advance(now, cores, self.cfg.tau_ns);
+    }
+
+    /// Sets device `d`'s power after a state change and, for a battery
+    /// device, predicts when the battery runs out.
+    #[inline]
+    pub(super) fn device_settle<Q: PendingEvents<Event>>(&mut self, now: SimTime, d: u32, s: &mut Scheduler<Event, Q>) {
+        let class = &self.world.classes[self.world.devices[d as usize].class as usize];
+        let dev = &mut self.world.devices[d as usize];
+        let power = if dev.dead { 0.0 } else { dev.power_w(class) };
+        dev.meter.set(dev.busy, power);
+        if let Some(capacity) = class.battery_j
+            && !dev.dead
+        {
+            dev.battery_generation = dev.battery_generation.wrapping_add(1);
+            if power > 0.0 {
+                let left = (capacity - dev.meter.energy_j()).max(0.0);
+                let ns = (left / power * NANOS_PER_SEC as f64).ceil();
+                if ns < (u64::MAX - now.as_nanos()) as f64 {
+                    s.at(now.after(ns as u64), Event::BatteryEmpty { device: d, generation: dev.battery_generation });
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_battery_empty<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        d: u32,
+        generation: u32,
+        s: &mut Scheduler<Event, Q>,
+    ) {
+        let dev = &self.world.devices[d as usize];
+        // After the workload has run out, the run is over: a battery that
+        // would empty later does not extend it.
+        if dev.dead || dev.battery_generation != generation || !self.active() {
+            return;
+        }
+        self.device_touch(now, d);
+        self.world.devices[d as usize].dead = true;
+        self.device_settle(now, d, s);
+        let mut victims = std::mem::take(&mut self.scratch_tasks);
+        victims
+            .extend(self.tasks.live_refs().into_iter().filter(|&t| self.tasks.get(t).is_some_and(|x| x.device == d)));
+        for t in victims.drain(..) {
+            self.kill(now, t, EndReason::BatteryDepleted, s);
+        }
+        self.scratch_tasks = victims;
+    }
+
+    /// Node state as the dispatcher will see it until the next heartbeat.
+    pub(super) fn refresh_reports(&mut self, now: SimTime) {
+        let nodes = self.world.nodes.len();
+        let mut reports = std::mem::take(&mut self.dispatcher.reports);
+        reports.clear();
+        reports.extend((0..nodes).map(|n| self.live_node_view(now, n, None)));
+        self.dispatcher.reports = reports;
+        self.dispatcher.image_status.clear();
+        for node in &self.world.nodes {
+            self.dispatcher.image_status.extend((0..node.images.len()).map(|i| node.image_status(now, i)));
+        }
+        self.dispatcher.report_at = now;
+    }
+
+    pub(super) fn on_heartbeat<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
+        if self.active() {
+            self.refresh_reports(now);
+            s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
+        }
+    }
+
+    pub(super) fn on_warmup_end(&mut self, now: SimTime) {
+        self.advance_all(now);
+        for d in &mut self.world.devices {
+            d.meter.mark_warmup();
+        }
+        for n in &mut self.world.nodes {
+            n.meter.mark_warmup();
+        }
+        self.link_energy_at_warmup = self.world.links.iter().map(|l| l.energy_j()).sum();
+    }
+
+    fn advance_all(&mut self, now: SimTime) {
+        let tau = self.cfg.tau_ns;
+        for d in 0..self.world.devices.len() as u32 {
+            let cores = self.world.class_of(d).cores;
+            self.world.devices[d as usize].meter.advance(now, cores, tau);
+        }
+        for n in &mut self.world.nodes {
+            n.meter.advance(now, n.cores, tau);
+        }
+    }
+
+    pub(super) fn on_sample<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
+        if self.active() {
+            self.write_samples(now);
+            s.after(self.cfg.sample_ns, Event::Sample);
+        }
+    }
+
+    /// Writes one `utilisation.csv` row per device and node for the interval
+    /// since the previous sample.
+    fn write_samples(&mut self, now: SimTime) {
+        let interval = now.since(self.last_sample) as f64 / NANOS_PER_SEC as f64;
+        if interval <= 0.0 {
+            return;
+        }
+        self.advance_all(now);
+        self.last_sample = now;
+        let mut result = Ok(());
+        for (d, dev) in self.world.devices.iter_mut().enumerate() {
+            let class = &self.world.classes[dev.class as usize];
+            let (energy, busy) = dev.meter.take_sample();
+            let row = SampleRow {
+                time: now,
+                kind: "device",
+                group: &class.name,
+                name: &class.name,
+                index: Some(d as u32 - class.first_device),
+                utilisation: busy / (f64::from(class.cores) * interval),
+                power_w: energy / interval,
+            };
+            result = result.and_then(|()| self.sink.sample(&row));
+        }
+        for (node, info) in self.world.nodes.iter_mut().zip(&self.world.node_info) {
+            let (energy, busy) = node.meter.take_sample();
+            let row = SampleRow {
+                time: now,
+                kind: "node",
+                group: &info.tier,
+                name: &info.name,
+                index: None,
+                utilisation: busy / (f64::from(node.cores) * interval),
+                power_w: energy / interval,
+            };
+            result = result.and_then(|()| self.sink.sample(&row));
+        }
+        if let Err(e) = result {
+            self.fail(e);
+        }
+    }
+
+    /// Ends the run at `end`: tasks still in flight end with reason
+    /// `horizon`, meters close, the last partial sample is written.
+    pub(super) fn finish(&mut self, end: SimTime, events: u64) -> Result<Summary> {
+        for t in self.tasks.live_refs() {
+            self.end(end, t, EndReason::Horizon);
+        }
+        if self.cfg.sample_ns > 0 {
+            self.write_samples(end);
+        }
+        self.advance_all(end);
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        let measured_ns = end.since(self.cfg.warmup);
+        let mut totals = Totals {
+            measured_s: measured_ns as f64 / NANOS_PER_SEC as f64,
+            end_s: end.as_secs_f64(),
+            events,
+            network_energy_j: self.world.links.iter().map(|l| l.energy_j()).sum::<f64>() - self.link_energy_at_warmup,
+            ..Totals::default()
+        };
+        if measured_ns > 0 {
+            for d in &self.world.devices {
+                let (e, busy) = d.meter.since_warmup();
+                totals.device_energy_j += e;
+                totals.device_busy_core_s += busy;
+                totals.device_cores += u64::from(self.world.classes[d.class as usize].cores);
+            }
+            for n in &self.world.nodes {
+                let (e, busy) = n.meter.since_warmup();
+                totals.node_energy_j += e;
+                totals.node_busy_core_s += busy;
+                totals.node_cores += u64::from(n.cores);
+            }
+        }
+        Ok(Summary::new(&self.acc, totals))
+    }
+}

@@ -1,0 +1,123 @@
+//! Per-device task generators: Poisson (or renewal) arrivals with task sizes
+//! drawn from the distributions declared on the device class.
+//!
+//! Each device draws from its own stream, always in the same order (the
+//! task's work, input, output, memory, then the gap to the next arrival), so
+//! every policy run with the same seed sees exactly the same tasks.
+
+use super::TaskAttrs;
+use crate::dist::{DistSpec, Sampler};
+use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, stream};
+use crate::scenario::{GeneratorSpec, Scenario};
+
+struct ClassGenerator {
+    /// Gap between arrivals, in milliseconds.
+    interarrival_ms: Sampler,
+    start: SimTime,
+    work_mcycles: Sampler,
+    input_kb: Sampler,
+    output_kb: Sampler,
+    memory_mb: Sampler,
+    image: Option<u16>,
+    priority: u8,
+    deadline_ns: Option<u64>,
+}
+
+impl ClassGenerator {
+    fn new(g: &GeneratorSpec, spec: &Scenario) -> Self {
+        let interarrival = match (&g.rate_per_s, &g.interarrival_ms) {
+            (Some(rate), _) => DistSpec::Exponential { mean: 1e3 / rate },
+            (None, Some(d)) => d.clone(),
+            (None, None) => unreachable!("validated: one of rate_per_s and interarrival_ms"),
+        };
+        ClassGenerator {
+            interarrival_ms: interarrival.sampler(),
+            start: SimTime(nanos_from_secs(g.start_s)),
+            work_mcycles: g.work_mcycles.sampler(),
+            input_kb: g.input_kb.sampler(),
+            output_kb: g.output_kb.sampler(),
+            memory_mb: g.memory_mb.sampler(),
+            image: g.image.as_ref().map(|n| spec.images.iter().position(|i| &i.name == n).expect("validated") as u16),
+            priority: g.priority,
+            deadline_ns: g.deadline_ms.map(nanos_from_millis),
+        }
+    }
+}
+
+/// The generators of every device.
+pub struct Generators {
+    /// Per device class (`None`: the class generates nothing).
+    classes: Vec<Option<ClassGenerator>>,
+    /// Per device, its own stream.
+    rngs: Vec<SimRng>,
+    /// Per device, its class.
+    class_of: Vec<u16>,
+    end: SimTime,
+    max_tasks: u64,
+    made: u64,
+}
+
+impl Generators {
+    /// Generators for `spec`'s devices under `seed`; arrivals stop after
+    /// `workload.duration_s` and `workload.max_tasks` (whichever first).
+    pub fn new(spec: &Scenario, seed: u64) -> Self {
+        let classes: Vec<Option<ClassGenerator>> =
+            spec.devices.iter().map(|d| d.workload.as_ref().map(|g| ClassGenerator::new(g, spec))).collect();
+        let mut class_of = Vec::new();
+        for (ci, d) in spec.devices.iter().enumerate() {
+            class_of.extend(std::iter::repeat_n(ci as u16, d.count as usize));
+        }
+        let rngs = (0..class_of.len() as u64).map(|i| stream(seed, "workload", i)).collect();
+        Generators {
+            classes,
+            rngs,
+            class_of,
+            end: spec.workload.duration_s.map_or(SimTime::MAX, |d| SimTime(nanos_from_secs(d))),
+            max_tasks: spec.workload.max_tasks.unwrap_or(u64::MAX),
+            made: 0,
+        }
+    }
+
+    fn gap(&mut self, device: u32) -> Option<(&ClassGenerator, u64)> {
+        let class_gen = self.classes[self.class_of[device as usize] as usize].as_ref()?;
+        let gap = nanos_from_millis(class_gen.interarrival_ms.sample(&mut self.rngs[device as usize]));
+        Some((class_gen, gap))
+    }
+
+    /// The first arrival of `device`, if it generates any.
+    pub fn first_arrival(&mut self, device: u32) -> Option<SimTime> {
+        let end = self.end;
+        let (class_gen, gap) = self.gap(device)?;
+        let t = class_gen.start.after(gap);
+        (t <= end).then_some(t)
+    }
+
+    /// A task of `device` arriving now, and the device's next arrival time.
+    /// `None` once the task limit is reached.
+    pub fn arrive(&mut self, device: u32, now: SimTime) -> Option<(TaskAttrs, Option<SimTime>)> {
+        if self.made >= self.max_tasks {
+            return None;
+        }
+        self.made += 1;
+        let class_gen =
+            self.classes[self.class_of[device as usize] as usize].as_ref().expect("arrivals only for generators");
+        let rng = &mut self.rngs[device as usize];
+        let attrs = TaskAttrs {
+            work_cycles: class_gen.work_mcycles.sample(rng) * 1e6,
+            input_bytes: (class_gen.input_kb.sample(rng) * 1e3).round() as u64,
+            output_bytes: (class_gen.output_kb.sample(rng) * 1e3).round() as u64,
+            memory_bytes: (class_gen.memory_mb.sample(rng) * 1e6).round() as u64,
+            image: class_gen.image,
+            priority: class_gen.priority,
+            deadline_ns: class_gen.deadline_ns,
+        };
+        let end = self.end;
+        let next = self.gap(device).map(|(_, gap)| now.after(gap)).filter(|&t| t <= end && self.made < self.max_tasks);
+        Some((attrs, next))
+    }
+
+    /// Tasks generated so far.
+    pub fn made(&self) -> u64 {
+        self.made
+    }
+}

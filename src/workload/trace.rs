@@ -1,0 +1,173 @@
+//! Replaying a task trace: a CSV file with one row per task, read row by row
+//! (see docs/trace-format.md).
+//!
+//! Columns (header required, any order): `task_id`, `arrival_ms`, `device`,
+//! `work_mcycles` are required; `input_kb`, `output_kb`, `memory_mb`,
+//! `image`, `priority`, `deadline_ms` are optional (0 / none when absent or
+//! empty). Rows must be sorted by `arrival_ms`, and `task_id`s must increase
+//! strictly, which lets duplicates be caught without remembering every id.
+
+use super::TaskAttrs;
+use crate::engine::{SimTime, nanos_from_millis};
+use crate::error::{Error, Result};
+use crate::model::World;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+/// Every column a trace may have, required ones first.
+pub const TRACE_COLUMNS: [&str; 10] = [
+    "task_id",
+    "arrival_ms",
+    "device",
+    "work_mcycles",
+    "input_kb",
+    "output_kb",
+    "memory_mb",
+    "image",
+    "priority",
+    "deadline_ms",
+];
+const REQUIRED: usize = 4;
+
+/// One task of the trace.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TraceRow {
+    pub id: u64,
+    pub arrival: SimTime,
+    pub device: u32,
+    pub attrs: TaskAttrs,
+}
+
+/// Reads a trace row by row, checking each row as it comes.
+pub struct TraceReader {
+    file: String,
+    reader: csv::Reader<BufReader<File>>,
+    record: csv::StringRecord,
+    columns: [Option<usize>; 10],
+    previous: Option<(SimTime, u64)>,
+}
+
+impl TraceReader {
+    /// Opens `path` and checks its header.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let f = File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(BufReader::new(f));
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Trace { file: file.clone(), line: 1, message: format!("cannot read the header: {e}") })?
+            .clone();
+        let mut columns = [None; 10];
+        for (i, h) in header.iter().enumerate() {
+            match TRACE_COLUMNS.iter().position(|c| *c == h) {
+                Some(c) if columns[c].is_some() => {
+                    return Err(Error::Trace { file, line: 1, message: format!("column `{h}` appears twice") });
+                }
+                Some(c) => columns[c] = Some(i),
+                None => {
+                    return Err(Error::Trace {
+                        file,
+                        line: 1,
+                        message: format!("unknown column `{h}`; expected columns: {}", TRACE_COLUMNS.join(", ")),
+                    });
+                }
+            }
+        }
+        if let Some(missing) = (0..REQUIRED).find(|&c| columns[c].is_none()) {
+            return Err(Error::Trace {
+                file,
+                line: 1,
+                message: format!("missing required column `{}`", TRACE_COLUMNS[missing]),
+            });
+        }
+        Ok(Self { file, reader, record: csv::StringRecord::new(), columns, previous: None })
+    }
+
+    /// The next row, checked against `world`; `None` at the end of the file.
+    pub fn next_row(&mut self, world: &World) -> Result<Option<TraceRow>> {
+        let more = self.reader.read_record(&mut self.record).map_err(|e| Error::Trace {
+            file: self.file.clone(),
+            line: e.position().map_or(0, |p| p.line()),
+            message: format!("malformed CSV: {e}"),
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let line = self.record.position().map_or(0, |p| p.line());
+        let fail = |message: String| Error::Trace { file: self.file.clone(), line, message };
+        let field = |c: usize| self.columns[c].and_then(|i| self.record.get(i)).filter(|s| !s.is_empty());
+        let number = |c: usize, required: bool| -> Result<f64> {
+            match field(c) {
+                None if required => Err(fail(format!("`{}` is empty; expected a number", TRACE_COLUMNS[c]))),
+                None => Ok(0.0),
+                Some(s) => match s.parse::<f64>() {
+                    Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                    _ => Err(fail(format!("`{}` is `{s}`; expected a finite number >= 0", TRACE_COLUMNS[c]))),
+                },
+            }
+        };
+        let id_text = field(0).unwrap_or("");
+        let id: u64 =
+            id_text.parse().map_err(|_| fail(format!("`task_id` is `{id_text}`; expected a non-negative integer")))?;
+        let arrival = SimTime(nanos_from_millis(number(1, true)?));
+        let device_name = field(2).unwrap_or("");
+        let device = world.device_by_name(device_name).ok_or_else(|| {
+            let classes: Vec<String> =
+                world.classes.iter().map(|c| format!("{}-0..{}-{}", c.name, c.name, c.count - 1)).collect();
+            fail(format!("unknown device `{device_name}`; expected one of: {}", classes.join(", ")))
+        })?;
+        let work = number(3, true)?;
+        if work <= 0.0 {
+            return Err(fail("`work_mcycles` must be > 0".into()));
+        }
+        let image = match field(7) {
+            None => None,
+            Some(name) => Some(world.images.iter().position(|i| i.name == name).ok_or_else(|| {
+                let names: Vec<&str> = world.images.iter().map(|i| i.name.as_str()).collect();
+                fail(format!("unknown image `{name}`; expected one of: {}", names.join(", ")))
+            })? as u16),
+        };
+        let priority = match field(8) {
+            None => 0,
+            Some(s) => {
+                s.parse::<u8>().map_err(|_| fail(format!("`priority` is `{s}`; expected an integer 0..=255")))?
+            }
+        };
+        let deadline_ns = match field(9) {
+            None => None,
+            Some(_) => {
+                let d = number(9, true)?;
+                if d <= 0.0 {
+                    return Err(fail("`deadline_ms` must be > 0".into()));
+                }
+                Some(nanos_from_millis(d))
+            }
+        };
+        if let Some((prev_arrival, prev_id)) = self.previous {
+            if arrival < prev_arrival {
+                return Err(fail(format!(
+                    "rows are not sorted: arrival_ms {} comes after {}; sort the trace by arrival_ms",
+                    arrival.as_nanos() as f64 / 1e6,
+                    prev_arrival.as_nanos() as f64 / 1e6
+                )));
+            }
+            if id <= prev_id {
+                return Err(fail(format!(
+                    "task_id {id} is not greater than the previous row's {prev_id}: ids must be unique and increasing"
+                )));
+            }
+        }
+        self.previous = Some((arrival, id));
+        let attrs = TaskAttrs {
+            work_cycles: work * 1e6,
+            input_bytes: (number(4, false)? * 1e3).round() as u64,
+            output_bytes: (number(5, false)? * 1e3).round() as u64,
+            memory_bytes: (number(6, false)? * 1e6).round() as u64,
+            image,
+            priority,
+            deadline_ns,
+        };
+        Ok(Some(TraceRow { id, arrival, device, attrs }))
+    }
+}
