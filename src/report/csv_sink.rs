@@ -9,7 +9,6 @@
 //! it never did); `deadline_ms` is absolute.
 
 use super::atomic::PendingFile;
-use super::ms;
 use crate::error::{Error, Result};
 use crate::metrics::{SampleRow, TaskRecord};
 use crate::policy::Placement;
@@ -27,10 +26,47 @@ pub const UTILISATION_HEADER: &str = "time_s,kind,group,name,utilisation,power_w
 pub struct CsvSink {
     tasks: Option<PendingFile>,
     utilisation: Option<PendingFile>,
+    /// One row, rebuilt for every task without allocating.
+    line: Vec<u8>,
 }
 
 fn fail(f: &PendingFile, e: std::io::Error) -> Error {
     Error::io(f.target(), "cannot write", e)
+}
+
+/// Appends the decimal digits of `v`.
+fn push_u64(line: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[i..]);
+}
+
+/// Appends nanoseconds as exact milliseconds with six decimals, then a comma.
+fn push_ms(line: &mut Vec<u8>, ns: u64) {
+    push_u64(line, ns / 1_000_000);
+    let frac = ns % 1_000_000;
+    line.push(b'.');
+    let mut digits = [b'0'; 6];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    line.extend_from_slice(&digits);
+    line.push(b',');
+}
+
+fn push_field(line: &mut Vec<u8>, s: &str) {
+    line.extend_from_slice(s.as_bytes());
+    line.push(b',');
 }
 
 impl CsvSink {
@@ -41,7 +77,7 @@ impl CsvSink {
                 writeln!(f.writer(), "{header}").map_err(|e| fail(f, e))?;
             }
         }
-        Ok(Self { tasks, utilisation })
+        Ok(Self { tasks, utilisation, line: Vec::with_capacity(512) })
     }
 
     /// The files, for finishing.
@@ -53,48 +89,50 @@ impl CsvSink {
 impl Sink for CsvSink {
     fn task(&mut self, r: &TaskRecord<'_>) -> Result<()> {
         let Some(f) = &mut self.tasks else { return Ok(()) };
-        let placement = match r.placement {
-            Placement::Local => "local",
-            Placement::Offload(_) => "offload",
-        };
-        let opt_ms = |t: Option<crate::engine::SimTime>| t.map(|t| ms(t.as_nanos())).unwrap_or_default();
-        let met = match r.deadline_met {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "",
-        };
-        let p = r.phases;
-        writeln!(
-            f.writer(),
-            "{},{}-{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.9},{}",
-            r.id,
-            r.device_class,
-            r.device_index,
-            r.device_class,
-            r.priority,
-            placement,
-            r.node.unwrap_or(""),
-            ms(r.arrival.as_nanos()),
-            opt_ms(r.exec_start),
-            ms(r.end.as_nanos()),
-            ms(p[0]),
-            ms(p[1]),
-            ms(p[2]),
-            ms(p[3]),
-            ms(p[4]),
-            ms(r.end.since(r.arrival)),
-            opt_ms(r.deadline),
-            met,
-            r.reason.as_str(),
-            r.energy_j,
-            u8::from(r.in_warmup),
-        )
-        .map_err(|e| fail(f, e))
+        let line = &mut self.line;
+        line.clear();
+        push_u64(line, r.id);
+        line.push(b',');
+        line.extend_from_slice(r.device_class.as_bytes());
+        line.push(b'-');
+        push_u64(line, u64::from(r.device_index));
+        line.push(b',');
+        push_field(line, r.device_class);
+        push_u64(line, u64::from(r.priority));
+        line.push(b',');
+        push_field(line, if matches!(r.placement, Placement::Local) { "local" } else { "offload" });
+        push_field(line, r.node.unwrap_or(""));
+        push_ms(line, r.arrival.as_nanos());
+        match r.exec_start {
+            Some(t) => push_ms(line, t.as_nanos()),
+            None => line.push(b','),
+        }
+        push_ms(line, r.end.as_nanos());
+        for p in r.phases {
+            push_ms(line, p);
+        }
+        push_ms(line, r.end.since(r.arrival));
+        match r.deadline {
+            Some(t) => push_ms(line, t.as_nanos()),
+            None => line.push(b','),
+        }
+        push_field(
+            line,
+            match r.deadline_met {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "",
+            },
+        );
+        push_field(line, r.reason.as_str());
+        write!(line, "{:.9},{}\n", r.energy_j, u8::from(r.in_warmup)).expect("writing to a Vec cannot fail");
+        f.writer().write_all(line).map_err(|e| fail(f, e))
     }
 
     fn sample(&mut self, r: &SampleRow<'_>) -> Result<()> {
         let Some(f) = &mut self.utilisation else { return Ok(()) };
         let w = f.writer();
+        // One row per entity and interval: far rarer than task rows.
         let result = match r.index {
             Some(i) => writeln!(
                 w,
@@ -119,5 +157,22 @@ impl Sink for CsvSink {
             ),
         };
         result.map_err(|e| fail(f, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_formatted_exactly() {
+        let mut line = Vec::new();
+        push_u64(&mut line, 0);
+        line.push(b' ');
+        push_u64(&mut line, u64::MAX);
+        line.push(b' ');
+        push_ms(&mut line, 1_234_567_891);
+        push_ms(&mut line, 5);
+        assert_eq!(String::from_utf8(line).unwrap(), "0 18446744073709551615 1234.567891,0.000005,");
     }
 }

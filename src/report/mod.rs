@@ -12,17 +12,3 @@ pub use atomic::{OutputDir, PendingFile};
 pub use csv_sink::CsvSink;
 pub use manifest::{Manifest, RNG_CRATES, rng_crates};
 pub use summary_csv::write_summary;
-
-/// Formats integer nanoseconds as milliseconds with six decimals, exactly.
-pub fn ms(ns: u64) -> String {
-    format!("{}.{:06}", ns / 1_000_000, ns % 1_000_000)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ms_is_exact() {
-        assert_eq!(super::ms(1_234_567_891), "1234.567891");
-        assert_eq!(super::ms(5), "0.000005");
-    }
-}
