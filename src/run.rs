@@ -12,6 +12,9 @@ use crate::workload::TraceReader;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// Every file a run may write.
+pub const RESULT_FILES: [&str; 4] = ["tasks.csv", "utilisation.csv", "summary.csv", "manifest.json"];
+
 /// How to run.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -33,8 +36,9 @@ pub struct RunReport {
     pub files: Vec<String>,
 }
 
-/// Builds the scenario's built-in policy; errors point at the `policy` table.
-pub fn build_policy(scenario: &LoadedScenario) -> Result<BuiltinPolicy> {
+/// Builds the scenario's built-in policy, returned with its resolved
+/// parameters; errors point at the `policy` table.
+pub fn build_policy(scenario: &LoadedScenario) -> Result<(BuiltinPolicy, toml::Table)> {
     let ctx = PolicyContext { nodes: World::node_infos(&scenario.spec) };
     build_builtin(&scenario.spec.policy, &ctx)
         .map_err(|m| Error::Scenario { file: scenario.origin.clone(), message: format!("policy: {m}") })
@@ -56,7 +60,7 @@ pub fn dry_run(scenario: &LoadedScenario) -> Result<u64> {
 
 /// Simulates with the scenario's policy, writing no file.
 pub fn simulate(scenario: &LoadedScenario, seed: u64) -> Result<Summary> {
-    simulate_with(scenario, seed, build_policy(scenario)?).map(|(s, _)| s)
+    simulate_with(scenario, seed, build_policy(scenario)?.0).map(|(s, _)| s)
 }
 
 /// Simulates with any policy, writing no file; returns the policy too.
@@ -86,7 +90,7 @@ fn sha256_file(path: &Path) -> Result<String> {
 pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
     let spec = &scenario.spec;
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
-    let policy = build_policy(scenario)?;
+    let (policy, resolved_params) = build_policy(scenario)?;
     let trace_sha256 = spec.workload.trace.as_ref().map(|t| sha256_file(&scenario.base_dir.join(t))).transpose()?;
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
     let mut out = OutputDir::open(&out_dir)?;
@@ -114,8 +118,9 @@ pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
     let manifest = Manifest {
         offsim_version: env!("CARGO_PKG_VERSION"),
         scenario: scenario.name().to_string(),
+        description: spec.description.clone(),
         scenario_file: scenario.origin.clone(),
-        scenario_sha256: scenario.hash.clone(),
+        scenario_sha256: scenario.canonical_hash(&resolved_params),
         trace_sha256,
         seed,
         policy: spec.policy.name.clone(),
@@ -127,6 +132,45 @@ pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
         sim_end_s: summary.totals.end_s,
     };
     finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
-    out.commit(finished)?;
+    let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();
+    out.commit(finished, &stale)?;
     Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(policy: &str) -> LoadedScenario {
+        let text = format!(
+            r#"policy = {policy}
+workload = {{ max_tasks = 1 }}
+[[networks]]
+name = "n"
+up = {{ bandwidth_mbps = 1 }}
+down = {{ bandwidth_mbps = 1 }}
+[[devices]]
+name = "d"
+network = "n"
+speed_ghz = 1
+power = {{ idle_w = 1, busy_w = 2 }}
+workload = {{ rate_per_s = 1, work_mcycles = {{ kind = "constant", value = 1 }} }}
+"#
+        );
+        LoadedScenario::from_toml(&text, "t", "t", ".".as_ref(), &[]).unwrap()
+    }
+
+    fn hash(policy: &str) -> String {
+        let s = scenario(policy);
+        let (_, resolved) = build_policy(&s).unwrap();
+        s.canonical_hash(&resolved)
+    }
+
+    #[test]
+    fn the_hash_sees_policy_defaults_not_how_they_were_written() {
+        let written = hash(r#"{ name = "threshold", cpu_threshold = 0.8 }"#);
+        assert_eq!(hash(r#"{ name = "threshold" }"#), written);
+        assert_ne!(hash(r#"{ name = "threshold", cpu_threshold = 0.7 }"#), written);
+        assert_eq!(written.len(), 64);
+    }
 }

@@ -234,3 +234,49 @@ work_mcycles = { kind = "constant", value = 2000 }"#;
     assert!(spy.busy_seen[3] > 0, "the 1 s report shows busy cores: {:?}", spy.busy_seen);
     assert_eq!(spy.outcomes, vec![EndReason::Completed; 6]);
 }
+
+/// Records each task's attributed energy.
+#[derive(Default)]
+struct EnergySpy(Vec<f64>);
+
+impl Policy for EnergySpy {
+    fn decide(&mut self, _: &TaskView, _: &SystemView<'_>, _: &mut SimRng) -> Placement {
+        Placement::Offload(NodeId(0))
+    }
+    fn observe(&mut self, outcome: &TaskOutcome) {
+        self.0.push(outcome.energy_j);
+    }
+}
+
+#[test]
+fn concurrent_transmissions_share_the_radio_power() {
+    // One device sends two tasks at once: the radio draws tx_w = 2 W once,
+    // for 200 ms (1 Mbit each at 5 Mbps); each task is charged half:
+    // 2 W x 0.2 s / 2 = 0.2 J. Results: 1 W x 20 ms / 2 = 0.01 J each.
+    let workload = r#"interarrival_ms = { kind = "constant", value = 0.000001 }
+work_mcycles = { kind = "constant", value = 100 }
+input_kb = { kind = "constant", value = 125 }
+output_kb = { kind = "constant", value = 12.5 }"#;
+    let s = scenario(r#"{ name = "local" }"#, "", workload, "", "workload = { max_tasks = 2 }");
+    let (_, spy) = offsim::run::simulate_with(&s, 1, EnergySpy::default()).unwrap();
+    assert_eq!(spy.0.len(), 2);
+    for e in &spy.0 {
+        assert!((e - 0.21).abs() < 1e-6, "task energy {e} J, want 0.21 J");
+    }
+}
+
+#[test]
+fn a_run_ends_with_its_last_task_not_at_a_later_horizon() {
+    // Arrivals at 10, 20, 30 s; the last task ends at 30.1 s. Neither the
+    // horizon at 1000 s nor the battery's far-off empty time extends it.
+    let s = scenario(
+        r#"{ name = "local" }"#,
+        "battery_j = 100000",
+        ONE_TASK,
+        "",
+        "workload = { max_tasks = 3 }\nsimulation = { horizon_s = 1000 }",
+    );
+    let r = run(&s);
+    assert_eq!(r.completed(), 3);
+    assert!((r.totals.end_s - 30.1).abs() < 1e-9, "run ended at {} s", r.totals.end_s);
+}

@@ -78,8 +78,9 @@ pub trait Model {
         scheduler: &mut Scheduler<Self::Event, Q>,
     );
 
-    /// True when the model has failed and the run must stop at once.
-    fn halted(&self) -> bool {
+    /// True when the model has nothing left to do (or has failed): the run
+    /// stops at once, even if bookkeeping events are still pending.
+    fn finished(&self) -> bool {
         false
     }
 }
@@ -91,12 +92,12 @@ pub enum Stop {
     Exhausted,
     /// The next event lay beyond the horizon; the clock stands at the horizon.
     Horizon,
-    /// The model asked to stop (see [`Model::halted`]).
-    Halted,
+    /// The model had nothing left to do (see [`Model::finished`]).
+    Finished,
 }
 
 /// Runs `model` until no event is pending, the next one lies beyond
-/// `horizon`, or the model halts. Events exactly at the horizon are still
+/// `horizon`, or the model is finished. Events exactly at the horizon are still
 /// delivered.
 pub fn run<M: Model, Q: PendingEvents<M::Event>>(
     model: &mut M,
@@ -104,8 +105,8 @@ pub fn run<M: Model, Q: PendingEvents<M::Event>>(
     horizon: SimTime,
 ) -> Stop {
     loop {
-        if model.halted() {
-            return Stop::Halted;
+        if model.finished() {
+            return Stop::Finished;
         }
         match scheduler.pending.peek_time() {
             None => return Stop::Exhausted,

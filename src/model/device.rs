@@ -3,6 +3,7 @@
 
 use super::queue::TaskQueue;
 use crate::energy::{CpuPower, Meter};
+use crate::engine::{NANOS_PER_SEC, SimTime};
 use crate::network::Protocol;
 use crate::scenario::QueueDiscipline;
 
@@ -40,6 +41,12 @@ pub struct Device {
     pub tx: u32,
     pub rx: u32,
     pub meter: Meter,
+    /// Radio energy per concurrent transmission (reception) since time zero:
+    /// grows at `tx_w / tx` (`rx_w / rx`) while the radio is on, so tasks
+    /// sending at the same time share its power.
+    pub tx_share_j: f64,
+    pub rx_share_j: f64,
+    radio_at: SimTime,
     /// Bumped whenever the predicted battery-empty time changes.
     pub battery_generation: u32,
     /// The battery ran out; the device does nothing more.
@@ -57,9 +64,25 @@ impl Device {
             tx: 0,
             rx: 0,
             meter: Meter::new(class.cpu.at(0, class.cores)),
+            tx_share_j: 0.0,
+            rx_share_j: 0.0,
+            radio_at: SimTime::ZERO,
             battery_generation: 0,
             dead: false,
         }
+    }
+
+    /// Brings the per-transmission radio energy up to `now`.
+    #[inline]
+    pub fn advance_radio(&mut self, now: SimTime, class: &DeviceClass) {
+        let dt = now.since(self.radio_at) as f64 / NANOS_PER_SEC as f64;
+        if self.tx > 0 {
+            self.tx_share_j += class.tx_w * dt / f64::from(self.tx);
+        }
+        if self.rx > 0 {
+            self.rx_share_j += class.rx_w * dt / f64::from(self.rx);
+        }
+        self.radio_at = now;
     }
 
     /// Power drawn in the current state.

@@ -76,8 +76,11 @@ pub struct Task {
     pub exec_start: Option<SimTime>,
     /// Device energy attributed so far (dynamic CPU and radio).
     pub energy_j: f64,
-    /// When its current core job or radio transmission started.
+    /// When its current core job started.
     pub stage_since: SimTime,
+    /// The device's per-transmission radio energy when the task's current
+    /// transmission (or reception) started.
+    pub radio_mark_j: f64,
     phase: Phase,
     phase_since: SimTime,
     phase_ns: [u64; 5],
@@ -116,6 +119,7 @@ impl Task {
             exec_start: None,
             energy_j: 0.0,
             stage_since: arrival,
+            radio_mark_j: 0.0,
             phase: Phase::Wait,
             phase_since: arrival,
             phase_ns: [0; 5],

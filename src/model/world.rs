@@ -180,8 +180,11 @@ impl World {
 
     /// Index of the device called `name` (`<class>-<i>`), if any.
     pub fn device_by_name(&self, name: &str) -> Option<u32> {
-        let (class, index) = name.rsplit_once('-')?;
-        let index: u32 = index.parse().ok()?;
+        let (class, digits) = name.rsplit_once('-')?;
+        let index: u32 = digits.parse().ok()?;
+        if index.to_string() != digits {
+            return None; // only the canonical form, e.g. `camera-1`, not `camera-01`
+        }
         let c = self.classes.iter().find(|c| c.name == class)?;
         (index < c.count).then_some(c.first_device + index)
     }
@@ -190,5 +193,35 @@ impl World {
     pub fn device_name(&self, device: u32) -> (&str, u32) {
         let c = self.class_of(device);
         (&c.name, device - c.first_device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_are_class_dash_index_in_canonical_form() {
+        let text = r#"policy = { name = "local" }
+workload = { max_tasks = 1 }
+[[networks]]
+name = "n"
+up = { bandwidth_mbps = 1 }
+down = { bandwidth_mbps = 1 }
+[[devices]]
+name = "cam-a"
+count = 3
+network = "n"
+speed_ghz = 1
+power = { idle_w = 1, busy_w = 2 }
+workload = { rate_per_s = 1, work_mcycles = { kind = "constant", value = 1 } }
+"#;
+        let spec: Scenario = toml::from_str(text).unwrap();
+        let w = World::build(&spec, 1);
+        assert_eq!(w.device_by_name("cam-a-2"), Some(2));
+        assert_eq!(w.device_name(2), ("cam-a", 2));
+        for bad in ["cam-a-3", "cam-a-02", "cam-a-+1", "cam-a", "cam-2", "cam-a--1"] {
+            assert_eq!(w.device_by_name(bad), None, "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use super::builtin::{BuiltinPolicy, Local, Offload, Threshold};
 use super::{NodeId, NodeInfo};
 use crate::scenario::PolicySpec;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What a policy may know when it is built: the nodes by name.
 #[derive(Clone, Debug)]
@@ -27,18 +27,18 @@ impl PolicyContext {
 /// Names of the built-in policies.
 pub const BUILTIN_NAMES: &[&str] = &["local", "offload", "threshold"];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct NoParams {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct OffloadParams {
     #[serde(default)]
     node: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ThresholdParams {
     #[serde(default = "default_threshold")]
@@ -51,32 +51,37 @@ fn default_threshold() -> f64 {
     0.8
 }
 
-fn params<'de, T: Deserialize<'de>>(spec: &PolicySpec) -> Result<T, String> {
-    T::deserialize(toml::Value::Table(spec.params.clone())).map_err(|e| e.message().to_string())
+/// Parses a policy's parameters and returns them with defaults filled in.
+fn params<T: serde::de::DeserializeOwned + Serialize>(spec: &PolicySpec) -> Result<(T, toml::Table), String> {
+    let p = T::deserialize(toml::Value::Table(spec.params.clone())).map_err(|e| e.message().to_string())?;
+    let resolved = toml::Table::try_from(&p).map_err(|e| e.to_string())?;
+    Ok((p, resolved))
 }
 
-/// Builds a built-in policy; the error is a message for the `policy` field.
-pub fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<BuiltinPolicy, String> {
+/// Builds a built-in policy and returns it with its parameters, defaults
+/// filled in (for the scenario's canonical hash); the error is a message for
+/// the `policy` field.
+pub fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<(BuiltinPolicy, toml::Table), String> {
     match spec.name.as_str() {
         "local" => {
-            params::<NoParams>(spec)?;
-            Ok(BuiltinPolicy::Local(Local))
+            let (_, resolved) = params::<NoParams>(spec)?;
+            Ok((BuiltinPolicy::Local(Local), resolved))
         }
         "offload" => {
-            let p: OffloadParams = params(spec)?;
+            let (p, resolved): (OffloadParams, _) = params(spec)?;
             let target = p.node.map(|n| ctx.node(&n)).transpose()?;
             if ctx.nodes.is_empty() {
                 return Err("`offload` needs at least one [[nodes]] entry".into());
             }
-            Ok(BuiltinPolicy::Offload(Offload { target }))
+            Ok((BuiltinPolicy::Offload(Offload { target }), resolved))
         }
         "threshold" => {
-            let p: ThresholdParams = params(spec)?;
+            let (p, resolved): (ThresholdParams, _) = params(spec)?;
             if !(p.cpu_threshold.is_finite() && (0.0..=1.0).contains(&p.cpu_threshold)) {
                 return Err(format!("cpu_threshold: expected a fraction in [0, 1], got {}", p.cpu_threshold));
             }
             let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
-            Ok(BuiltinPolicy::Threshold(Threshold { cpu_threshold: p.cpu_threshold, target }))
+            Ok((BuiltinPolicy::Threshold(Threshold { cpu_threshold: p.cpu_threshold, target }), resolved))
         }
         other => Err(format!("unknown policy `{other}`; expected one of: {}", BUILTIN_NAMES.join(", "))),
     }
@@ -97,7 +102,10 @@ mod tests {
 
     #[test]
     fn threshold_defaults_to_the_documents_80_percent() {
-        match build_builtin(&spec("name = \"threshold\"\ntarget_node = \"cloud-gateway\""), &ctx()).unwrap() {
+        let (policy, resolved) =
+            build_builtin(&spec("name = \"threshold\"\ntarget_node = \"cloud-gateway\""), &ctx()).unwrap();
+        assert_eq!(resolved["cpu_threshold"].as_float(), Some(0.8), "defaults are filled in");
+        match policy {
             BuiltinPolicy::Threshold(t) => {
                 assert_eq!(t.cpu_threshold, 0.8);
                 assert_eq!(t.target, Some(NodeId(1)));

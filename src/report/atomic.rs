@@ -82,13 +82,30 @@ impl OutputDir {
         f.finish()
     }
 
-    /// Renames every finished file into place.
-    pub fn commit(mut self, files: Vec<FinishedFile>) -> Result<()> {
+    /// Moves every finished file into place, in the order given; the last
+    /// one should be the manifest, so that a directory holding a manifest is
+    /// complete. First removes the manifest of an earlier run and its files
+    /// named in `stale` that this run does not write, so old and new results
+    /// never mix.
+    pub fn commit(mut self, files: Vec<FinishedFile>, stale: &[&str]) -> Result<()> {
+        if let Some(last) = files.last() {
+            remove_if_present(&last.target)?;
+        }
+        for name in stale {
+            remove_if_present(&self.dir.join(name))?;
+        }
         for f in &files {
             fs::rename(&f.temp, &f.target).map_err(|e| Error::io(&f.target, "cannot move into place", e))?;
         }
         self.committed = true;
         Ok(())
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, "cannot remove the old file", e)),
+        _ => Ok(()),
     }
 }
 
@@ -104,5 +121,45 @@ impl Drop for OutputDir {
             // Only succeeds if the directory is empty.
             let _ = fs::remove_dir(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("offsim-atomic-{tag}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn uncommitted_files_vanish_with_the_directory_this_run_created() {
+        let dir = temp_dir("drop");
+        let _ = fs::remove_dir_all(&dir);
+        {
+            let mut out = OutputDir::open(&dir).unwrap();
+            out.write("a.csv", b"x").unwrap();
+            assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "a temporary file exists while writing");
+        }
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn commit_replaces_old_results_and_removes_stale_ones() {
+        let dir = temp_dir("commit");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("old.csv"), "stale").unwrap();
+        fs::write(dir.join("manifest.json"), "old").unwrap();
+        fs::write(dir.join("keep.txt"), "not a result").unwrap();
+        let mut out = OutputDir::open(&dir).unwrap();
+        let files = vec![out.write("a.csv", b"new").unwrap(), out.write("manifest.json", b"{}").unwrap()];
+        out.commit(files, &["old.csv"]).unwrap();
+        let mut names: Vec<String> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, vec!["a.csv", "keep.txt", "manifest.json"]);
+        assert_eq!(fs::read_to_string(dir.join("manifest.json")).unwrap(), "{}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

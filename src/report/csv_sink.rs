@@ -125,7 +125,7 @@ impl Sink for CsvSink {
             },
         );
         push_field(line, r.reason.as_str());
-        write!(line, "{:.9},{}\n", r.energy_j, u8::from(r.in_warmup)).expect("writing to a Vec cannot fail");
+        writeln!(line, "{:.9},{}", r.energy_j, u8::from(r.in_warmup)).expect("writing to a Vec cannot fail");
         f.writer().write_all(line).map_err(|e| fail(f, e))
     }
 

@@ -11,8 +11,10 @@ pub const RNG_CRATES: [(&str, &str); 3] = [("rand", "0.10.4"), ("rand_distr", "0
 pub struct Manifest {
     pub offsim_version: &'static str,
     pub scenario: String,
+    pub description: Option<String>,
     pub scenario_file: String,
-    /// SHA-256 of the effective scenario (after `--set` overrides).
+    /// SHA-256 of the effective scenario (after `--set` overrides, policy
+    /// defaults filled in).
     pub scenario_sha256: String,
     /// SHA-256 of the trace file, when the scenario replays one.
     pub trace_sha256: Option<String>,

@@ -16,8 +16,6 @@ pub struct LoadedScenario {
     pub origin: String,
     /// Directory that relative paths in the scenario (the trace) resolve from.
     pub base_dir: PathBuf,
-    /// SHA-256 of the effective scenario (after overrides), hex.
-    pub hash: String,
 }
 
 impl LoadedScenario {
@@ -55,8 +53,18 @@ impl LoadedScenario {
             spec.name = Some(default_name.to_string());
         }
         validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
-        let hash = canonical_hash(&spec);
-        Ok(Self { spec, origin: origin.to_string(), base_dir: base_dir.to_path_buf(), hash })
+        Ok(Self { spec, origin: origin.to_string(), base_dir: base_dir.to_path_buf() })
+    }
+
+    /// SHA-256 (hex) of the scenario's canonical JSON form, with the
+    /// policy's parameters as resolved by the policy (defaults filled in):
+    /// two files that mean the same run hash the same. Field order is fixed
+    /// by the types; tables are kept in sorted order.
+    pub fn canonical_hash(&self, resolved_policy_params: &toml::Table) -> String {
+        let mut spec = self.spec.clone();
+        spec.policy.params = resolved_policy_params.clone();
+        let json = serde_json::to_vec(&spec).expect("scenario serialises");
+        Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The scenario's name.
@@ -68,13 +76,6 @@ impl LoadedScenario {
 /// toml's messages carry line and column; keep them on one readable block.
 fn describe_toml_error(e: &toml::de::Error) -> String {
     e.to_string().trim_end().replace("TOML parse error", "invalid scenario")
-}
-
-/// SHA-256 over the scenario's canonical JSON form: field order is fixed by
-/// the types, and policy parameters are kept in sorted order.
-fn canonical_hash(spec: &Scenario) -> String {
-    let json = serde_json::to_vec(spec).expect("scenario serialises");
-    Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Applies one `path.to.field=value` override to a TOML table.
@@ -103,7 +104,7 @@ pub fn apply_override(table: &mut toml::Table, arg: &str) -> Result<()> {
             toml::Value::Array(items) => {
                 i += 1;
                 let key = parents.get(i).ok_or_else(|| {
-                    fail(format!("`{seg}` is a list: name an entry and a field, e.g. `{seg}.<name>.{last}`"))
+                    fail(format!("`{seg}.{last}` names a whole entry of a list; name one of its fields, e.g. `{seg}.{last}.<field>`"))
                 })?;
                 select_named(items, key).map_err(|m| fail(format!("`{seg}`: {m}")))?
             }

@@ -17,7 +17,7 @@ pub struct Scenario {
     /// output directory `results/<name>/`.
     #[serde(default)]
     pub name: Option<String>,
-    /// Free text shown in reports.
+    /// Free text, recorded in each run's manifest.
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]

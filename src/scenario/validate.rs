@@ -32,12 +32,24 @@ fn dist(field: &str, d: &DistSpec) -> Check {
     d.validate().map_err(|m| (field.to_string(), m))
 }
 
-/// Names appear in file names and CSV cells: keep them plain.
+/// Names appear in file names, CSV cells and `--set` paths: a letter, then
+/// letters, digits, `-` or `_` (no `.`, which separates path segments).
 fn name(field: &str, n: &str) -> Check {
-    if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    let mut chars = n.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         Ok(())
     } else {
-        err(field, format!("`{n}` is not a valid name: use letters, digits, `-`, `_` or `.`"))
+        err(field, format!("`{n}` is not a valid name: start with a letter, then use letters, digits, `-` or `_`"))
+    }
+}
+
+/// Entities indexed with 16 bits internally.
+fn at_most_u16(field: &str, count: usize) -> Check {
+    if count <= usize::from(u16::MAX) {
+        Ok(())
+    } else {
+        err(field, format!("{count} entries; at most {} are supported", u16::MAX))
     }
 }
 
@@ -101,6 +113,7 @@ pub fn validate(s: &Scenario) -> Check {
         positive(&format!("images[{}].size_mb", img.name), img.size_mb)?;
     }
     unique("images", s.images.iter().map(|i| i.name.as_str()))?;
+    at_most_u16("images", s.images.len())?;
     let images: Vec<&str> = s.images.iter().map(|i| i.name.as_str()).collect();
 
     if s.networks.is_empty() {
@@ -112,6 +125,7 @@ pub fn validate(s: &Scenario) -> Check {
         link(&format!("networks[{}].down", n.name), &n.down)?;
     }
     unique("networks", s.networks.iter().map(|n| n.name.as_str()))?;
+    at_most_u16("networks", s.networks.len())?;
     let networks: Vec<&str> = s.networks.iter().map(|n| n.name.as_str()).collect();
 
     if s.devices.is_empty() {
@@ -175,6 +189,7 @@ pub fn validate(s: &Scenario) -> Check {
         }
     }
     unique("devices", s.devices.iter().map(|d| d.name.as_str()))?;
+    at_most_u16("devices", s.devices.len())?;
     if total_devices > u64::from(u32::MAX) {
         return err("devices", format!("{total_devices} devices in total; at most {} are supported", u32::MAX));
     }
@@ -203,6 +218,12 @@ pub fn validate(s: &Scenario) -> Check {
         (Some(t), false) => {
             if t.trim().is_empty() {
                 return err("workload.trace", "expected a file path");
+            }
+            if s.workload.duration_s.is_some() || s.workload.max_tasks.is_some() {
+                return err(
+                    "workload.trace",
+                    "a trace is replayed whole: remove workload.duration_s and workload.max_tasks (use simulation.horizon_s to stop early)",
+                );
             }
         }
     }

@@ -216,7 +216,7 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
         }
     }
 
-    fn halted(&self) -> bool {
-        self.failure.is_some()
+    fn finished(&self) -> bool {
+        self.failure.is_some() || !self.active()
     }
 }

@@ -12,8 +12,10 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Brings device `d`'s meter to `now`; call before changing its state.
     #[inline]
     pub(super) fn device_touch(&mut self, now: SimTime, d: u32) {
-        let cores = self.world.class_of(d).cores;
-        self.world.devices[d as usize].meter.advance(now, cores, self.cfg.tau_ns);
+        let dev = &mut self.world.devices[d as usize];
+        let class = &self.world.classes[dev.class as usize];
+        dev.meter.advance(now, class.cores, self.cfg.tau_ns);
+        dev.advance_radio(now, class);
     }
 
     /// Sets device `d`'s power after a state change and, for a battery
@@ -46,9 +48,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         s: &mut Scheduler<Event, Q>,
     ) {
         let dev = &self.world.devices[d as usize];
-        // After the workload has run out, the run is over: a battery that
-        // would empty later does not extend it.
-        if dev.dead || dev.battery_generation != generation || !self.active() {
+        if dev.dead || dev.battery_generation != generation {
             return;
         }
         self.device_touch(now, d);
@@ -78,10 +78,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     }
 
     pub(super) fn on_heartbeat<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
-        if self.active() {
-            self.refresh_reports(now);
-            s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
-        }
+        self.refresh_reports(now);
+        s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
     }
 
     pub(super) fn on_warmup_end(&mut self, now: SimTime) {
@@ -107,10 +105,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     }
 
     pub(super) fn on_sample<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
-        if self.active() {
-            self.write_samples(now);
-            s.after(self.cfg.sample_ns, Event::Sample);
-        }
+        self.write_samples(now);
+        s.after(self.cfg.sample_ns, Event::Sample);
     }
 
     /// Writes one `utilisation.csv` row per device and node for the interval

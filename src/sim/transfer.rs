@@ -74,7 +74,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     }
 
     /// Starts (`on`) or stops a device radio transmission or reception when
-    /// `flow` is a task message on its device's access link.
+    /// `flow` is a task message on its device's access link. A task is
+    /// charged its share of the radio power while its message is on air.
     fn radio<Q: PendingEvents<Event>>(
         &mut self,
         now: SimTime,
@@ -84,29 +85,24 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         s: &mut Scheduler<Event, Q>,
     ) {
         let Flow::Task { task, device } = flow else { return };
-        let class = self.world.class_of(device);
-        let (up, down) = self.world.networks[class.network as usize];
-        let watts = if link == up {
-            class.tx_w
-        } else if link == down {
-            class.rx_w
-        } else {
+        let (up, down) = self.world.networks[self.world.class_of(device).network as usize];
+        if link != up && link != down {
             return;
-        };
-        if let Some(t) = self.tasks.get_mut(task) {
-            if on {
-                t.stage_since = now;
-            } else {
-                t.energy_j += watts * now.since(t.stage_since) as f64 / 1e9;
-            }
         }
         self.device_touch(now, device);
         let dev = &mut self.world.devices[device as usize];
-        let counter = if link == up { &mut dev.tx } else { &mut dev.rx };
+        let (counter, share) = if link == up { (&mut dev.tx, dev.tx_share_j) } else { (&mut dev.rx, dev.rx_share_j) };
         if on {
             *counter += 1;
         } else {
             *counter -= 1;
+        }
+        if let Some(t) = self.tasks.get_mut(task) {
+            if on {
+                t.radio_mark_j = share;
+            } else {
+                t.energy_j += share - t.radio_mark_j;
+            }
         }
         self.device_settle(now, device, s);
     }

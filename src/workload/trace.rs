@@ -118,9 +118,6 @@ impl TraceReader {
             fail(format!("unknown device `{device_name}`; expected one of: {}", classes.join(", ")))
         })?;
         let work = number(3, true)?;
-        if work <= 0.0 {
-            return Err(fail("`work_mcycles` must be > 0".into()));
-        }
         let image = match field(7) {
             None => None,
             Some(name) => Some(world.images.iter().position(|i| i.name == name).ok_or_else(|| {
