@@ -18,6 +18,9 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto, Weibull};
 use serde::{Deserialize, Serialize};
 
+/// Largest value of any distribution parameter, in the field's unit.
+pub const MAX_PARAMETER: f64 = 1e12;
+
 /// A distribution as written in a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
@@ -47,10 +50,18 @@ impl DistSpec {
         DistSpec::Constant { value }
     }
 
-    /// Checks the parameters; the error says what is expected.
+    /// Checks the parameters; the error says what is expected. Parameters
+    /// above [`MAX_PARAMETER`] are rejected: they would overflow the
+    /// nanosecond clock or byte counters.
     pub fn validate(&self) -> Result<(), String> {
         fn finite(name: &str, v: f64) -> Result<(), String> {
-            if v.is_finite() { Ok(()) } else { Err(format!("`{name}` must be a finite number, got {v}")) }
+            if !v.is_finite() {
+                Err(format!("`{name}` must be a finite number, got {v}"))
+            } else if v > MAX_PARAMETER {
+                Err(format!("`{name}` must be at most {MAX_PARAMETER:e}, got {v}"))
+            } else {
+                Ok(())
+            }
         }
         fn non_negative(name: &str, v: f64) -> Result<(), String> {
             finite(name, v)?;

@@ -78,8 +78,10 @@ pub struct Task {
     pub energy_j: f64,
     /// When its current core job started.
     pub stage_since: SimTime,
-    /// The device's per-transmission radio energy when the task's current
-    /// transmission (or reception) started.
+    /// A message of the task is on the device's radio now.
+    pub on_air: bool,
+    /// The device's per-transmission radio energy when that message went on
+    /// air.
     pub radio_mark_j: f64,
     phase: Phase,
     phase_since: SimTime,
@@ -119,6 +121,7 @@ impl Task {
             exec_start: None,
             energy_j: 0.0,
             stage_since: arrival,
+            on_air: false,
             radio_mark_j: 0.0,
             phase: Phase::Wait,
             phase_since: arrival,

@@ -45,7 +45,8 @@ pub struct FinishedFile {
 /// The output directory of one run.
 pub struct OutputDir {
     dir: PathBuf,
-    created: bool,
+    /// Directories this run created, deepest first.
+    created: Vec<PathBuf>,
     temps: Vec<PathBuf>,
     committed: bool,
 }
@@ -53,7 +54,8 @@ pub struct OutputDir {
 impl OutputDir {
     /// Creates `dir` if needed and checks that it can be written.
     pub fn open(dir: &Path) -> Result<Self> {
-        let created = !dir.exists();
+        let created: Vec<PathBuf> =
+            dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
         if !dir.is_dir() {
             return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
@@ -117,9 +119,9 @@ impl Drop for OutputDir {
         for t in &self.temps {
             let _ = fs::remove_file(t);
         }
-        if self.created {
+        for d in &self.created {
             // Only succeeds if the directory is empty.
-            let _ = fs::remove_dir(&self.dir);
+            let _ = fs::remove_dir(d);
         }
     }
 }
@@ -133,15 +135,16 @@ mod tests {
     }
 
     #[test]
-    fn uncommitted_files_vanish_with_the_directory_this_run_created() {
-        let dir = temp_dir("drop");
-        let _ = fs::remove_dir_all(&dir);
+    fn uncommitted_files_vanish_with_the_directories_this_run_created() {
+        let top = temp_dir("drop");
+        let _ = fs::remove_dir_all(&top);
+        let dir = top.join("a").join("b");
         {
             let mut out = OutputDir::open(&dir).unwrap();
             out.write("a.csv", b"x").unwrap();
             assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "a temporary file exists while writing");
         }
-        assert!(!dir.exists());
+        assert!(!top.exists());
     }
 
     #[test]

@@ -42,12 +42,10 @@ impl LoadedScenario {
         let mut spec: Scenario = if overrides.is_empty() {
             toml::from_str(text).map_err(|e| fail(describe_toml_error(&e)))?
         } else {
-            let mut table: toml::Table = toml::from_str(text).map_err(|e| fail(describe_toml_error(&e)))?;
-            for arg in overrides {
-                apply_override(&mut table, arg)?;
-            }
-            Scenario::deserialize(toml::Value::Table(table))
-                .map_err(|e| fail(format!("after --set overrides: {}", e.message())))?
+            apply_overrides(text, overrides).map_err(|e| match e {
+                OverrideFailure::Text(e) => fail(describe_toml_error(&e)),
+                OverrideFailure::Arg(e) => e,
+            })?
         };
         if spec.name.is_none() {
             spec.name = Some(default_name.to_string());
@@ -70,6 +68,46 @@ impl LoadedScenario {
     /// The scenario's name.
     pub fn name(&self) -> &str {
         self.spec.name.as_deref().unwrap_or("scenario")
+    }
+}
+
+enum OverrideFailure {
+    /// The scenario text itself is wrong (message with line and column).
+    Text(toml::de::Error),
+    /// An override is wrong.
+    Arg(Error),
+}
+
+/// Applies overrides one at a time. An override after which the scenario
+/// stops deserialising is named in the error; if the scenario was already
+/// wrong without overrides and they do not mend it, the error points into
+/// the file.
+fn apply_overrides(text: &str, overrides: &[String]) -> Result<Scenario, OverrideFailure> {
+    let mut table: toml::Table = toml::from_str(text).map_err(OverrideFailure::Text)?;
+    let deserialise = |t: &toml::Table| Scenario::deserialize(toml::Value::Table(t.clone()));
+    let mut valid = deserialise(&table).is_ok();
+    for arg in overrides {
+        apply_override(&mut table, arg).map_err(OverrideFailure::Arg)?;
+        match deserialise(&table) {
+            Ok(_) => valid = true,
+            Err(e) if valid => {
+                return Err(OverrideFailure::Arg(Error::Override {
+                    arg: arg.clone(),
+                    message: e.message().to_string(),
+                }));
+            }
+            Err(_) => {}
+        }
+    }
+    match deserialise(&table) {
+        Ok(spec) => Ok(spec),
+        Err(after) => match toml::from_str::<Scenario>(text) {
+            Err(e) => Err(OverrideFailure::Text(e)),
+            Ok(_) => Err(OverrideFailure::Arg(Error::Override {
+                arg: overrides.join(" "),
+                message: after.message().to_string(),
+            })),
+        },
     }
 }
 

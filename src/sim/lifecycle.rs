@@ -21,13 +21,16 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         s: &mut Scheduler<Event, Q>,
     ) {
         let Source::Generated(g) = &mut self.source else { unreachable!("generated arrival without generators") };
-        let Some((attrs, next)) = g.arrive(device, now) else {
-            self.pending_arrivals -= 1;
-            return;
-        };
-        match next {
-            Some(t) => s.at(t, Event::Arrival { device }),
-            None => self.pending_arrivals -= 1,
+        // After the task limit, the arrivals still scheduled are void (the
+        // limit already set `pending_arrivals` to zero).
+        let Some((attrs, next)) = g.arrive(device, now) else { return };
+        if g.exhausted() {
+            self.pending_arrivals = 0;
+        } else {
+            match next {
+                Some(t) => s.at(t, Event::Arrival { device }),
+                None => self.pending_arrivals -= 1,
+            }
         }
         let id = self.next_task_id;
         self.next_task_id += 1;
@@ -455,11 +458,10 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             Placement::Local => u32::MAX,
         };
         let (stage, memory, image) = (task.stage, task.memory_bytes, task.image);
+        self.credit_energy_in_progress(now, t);
         match stage {
             Stage::LocalQueued | Stage::PrepQueued => self.world.devices[d as usize].queued -= 1,
             Stage::LocalRunning | Stage::PrepRunning => {
-                let class = &self.world.classes[self.world.devices[d as usize].class as usize];
-                task.energy_j += class.cpu.core_energy_j(class.cores, now.since(task.stage_since));
                 self.device_touch(now, d);
                 self.world.devices[d as usize].busy -= 1;
                 self.device_settle(now, d, s);
@@ -482,6 +484,25 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             Stage::NodeRunning | Stage::NodeQueued => self.start_next_on_node(now, node, s),
             _ => {}
         }
+    }
+
+    /// Charges task `t` for device work and radio time in progress at `now`,
+    /// for a task that ends before they do.
+    pub(super) fn credit_energy_in_progress(&mut self, now: SimTime, t: TaskRef) {
+        let Some(task) = self.tasks.get(t) else { return };
+        let (d, stage, since, on_air) = (task.device, task.stage, task.stage_since, task.on_air);
+        let mut extra = 0.0;
+        if matches!(stage, Stage::LocalRunning | Stage::PrepRunning) {
+            let class = self.world.class_of(d);
+            extra += class.cpu.core_energy_j(class.cores, now.since(since));
+        }
+        if on_air {
+            self.device_touch(now, d);
+            let dev = &self.world.devices[d as usize];
+            let share = if stage == Stage::DownAccess { dev.rx_share_j } else { dev.tx_share_j };
+            extra += share - self.tasks.get(t).expect("live").radio_mark_j;
+        }
+        self.tasks.get_mut(t).expect("live").energy_j += extra;
     }
 
     /// Removes task `t`, records it and tells the policy.

@@ -155,6 +155,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     /// `horizon`, meters close, the last partial sample is written.
     pub(super) fn finish(&mut self, end: SimTime, events: u64) -> Result<Summary> {
         for t in self.tasks.live_refs() {
+            self.credit_energy_in_progress(end, t);
             self.end(end, t, EndReason::Horizon);
         }
         if self.cfg.sample_ns > 0 {

@@ -18,9 +18,9 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                     Stage::DownNode | Stage::DownAccess => t.output_bytes,
                     other => unreachable!("task message in stage {other:?}"),
                 };
-                Some(((bytes + header) * 8) as f64)
+                Some((bytes as f64 + header as f64) * 8.0)
             }
-            Flow::Pull { image, .. } => Some((self.world.images[image as usize].bytes * 8) as f64),
+            Flow::Pull { image, .. } => Some(self.world.images[image as usize].bytes as f64 * 8.0),
         }
     }
 
@@ -103,6 +103,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             } else {
                 t.energy_j += share - t.radio_mark_j;
             }
+            t.on_air = on;
         }
         self.device_settle(now, device, s);
     }

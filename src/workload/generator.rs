@@ -116,8 +116,8 @@ impl Generators {
         Some((attrs, next))
     }
 
-    /// Tasks generated so far.
-    pub fn made(&self) -> u64 {
-        self.made
+    /// True once the task limit is reached: no device makes another task.
+    pub fn exhausted(&self) -> bool {
+        self.made >= self.max_tasks
     }
 }

@@ -30,6 +30,11 @@ pub const TRACE_COLUMNS: [&str; 10] = [
 ];
 const REQUIRED: usize = 4;
 
+/// Largest number a trace field may hold, in the field's unit: 10^12 ms is
+/// 31 years of simulated time, 10^12 kB a petabyte. Larger values would
+/// overflow the nanosecond clock or byte counters.
+pub const MAX_VALUE: f64 = 1e12;
+
 /// One task of the trace.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TraceRow {
@@ -102,8 +107,10 @@ impl TraceReader {
                 None if required => Err(fail(format!("`{}` is empty; expected a number", TRACE_COLUMNS[c]))),
                 None => Ok(0.0),
                 Some(s) => match s.parse::<f64>() {
-                    Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-                    _ => Err(fail(format!("`{}` is `{s}`; expected a finite number >= 0", TRACE_COLUMNS[c]))),
+                    Ok(v) if v.is_finite() && (0.0..=MAX_VALUE).contains(&v) => Ok(v),
+                    _ => {
+                        Err(fail(format!("`{}` is `{s}`; expected a number from 0 to {MAX_VALUE:e}", TRACE_COLUMNS[c])))
+                    }
                 },
             }
         };
