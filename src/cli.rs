@@ -52,7 +52,7 @@ pub fn execute(cli: Cli) -> Result<()> {
 fn run_command(args: RunArgs) -> Result<()> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
     if args.dry_run {
-        let rows = run::dry_run(&scenario)?;
+        let rows = run::dry_run(&scenario, &offsim::policy::PolicyRegistry::new())?;
         let trace =
             if scenario.spec.workload.trace.is_some() { format!(", trace of {rows} tasks") } else { String::new() };
         println!("{}: valid (scenario {}{trace})", scenario.origin, scenario.name());

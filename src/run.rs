@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
 use crate::model::World;
-use crate::policy::{BuiltinPolicy, Policy, PolicyContext, build_builtin};
+use crate::policy::{AnyPolicy, ImageInfo, Policy, PolicyContext, PolicyRegistry};
 use crate::report::{CsvSink, Manifest, OutputDir, write_summary};
 use crate::scenario::LoadedScenario;
 use crate::sim::{NullSink, Simulation};
@@ -36,31 +36,44 @@ pub struct RunReport {
     pub files: Vec<String>,
 }
 
-/// Builds the scenario's built-in policy, returned with its resolved
+/// What policies may know of `scenario` when they are built.
+pub fn policy_context(scenario: &LoadedScenario) -> PolicyContext {
+    let spec = &scenario.spec;
+    PolicyContext {
+        nodes: World::node_infos(spec),
+        images: spec
+            .images
+            .iter()
+            .map(|i| ImageInfo { name: i.name.clone(), bytes: (i.size_mb * 1e6).round() as u64 })
+            .collect(),
+    }
+}
+
+/// Builds the scenario's policy from `registry`, returned with its resolved
 /// parameters; errors point at the `policy` table.
-pub fn build_policy(scenario: &LoadedScenario) -> Result<(BuiltinPolicy, toml::Table)> {
-    let ctx = PolicyContext { nodes: World::node_infos(&scenario.spec) };
-    build_builtin(&scenario.spec.policy, &ctx)
+pub fn build_policy(scenario: &LoadedScenario, registry: &PolicyRegistry) -> Result<(AnyPolicy, toml::Table)> {
+    registry
+        .build(&scenario.spec.policy, &policy_context(scenario))
         .map_err(|m| Error::Scenario { file: scenario.origin.clone(), message: format!("policy: {m}") })
 }
 
 /// Checks everything a run would check before simulating: the policy and,
 /// if there is one, every row of the trace.
-pub fn dry_run(scenario: &LoadedScenario) -> Result<u64> {
-    build_policy(scenario)?;
+pub fn dry_run(scenario: &LoadedScenario, registry: &PolicyRegistry) -> Result<u64> {
+    build_policy(scenario, registry)?;
     let Some(trace) = &scenario.spec.workload.trace else { return Ok(0) };
-    let world = World::build(&scenario.spec, scenario.spec.simulation.seed);
+    let mut world = World::build(&scenario.spec, scenario.spec.simulation.seed);
     let mut reader = TraceReader::open(&scenario.base_dir.join(trace))?;
     let mut rows = 0;
-    while reader.next_row(&world)?.is_some() {
+    while reader.next_row(&mut world)?.is_some() {
         rows += 1;
     }
     Ok(rows)
 }
 
-/// Simulates with the scenario's policy, writing no file.
+/// Simulates with the scenario's (built-in) policy, writing no file.
 pub fn simulate(scenario: &LoadedScenario, seed: u64) -> Result<Summary> {
-    simulate_with(scenario, seed, build_policy(scenario)?.0).map(|(s, _)| s)
+    simulate_with(scenario, seed, build_policy(scenario, &PolicyRegistry::new())?.0).map(|(s, _)| s)
 }
 
 /// Simulates with any policy, writing no file; returns the policy too.
@@ -84,13 +97,18 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Runs the scenario and writes `tasks.csv`, `utilisation.csv` (as the
-/// scenario's outputs ask), `summary.csv` and `manifest.json`. On any error
-/// no result file is left behind.
+/// Runs the scenario with its (built-in) policy; see [`run_with`].
 pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
+    run_with(scenario, opts, &PolicyRegistry::new())
+}
+
+/// Runs the scenario with a policy from `registry` and writes `tasks.csv`,
+/// `utilisation.csv` (as the scenario's outputs ask), `summary.csv` and
+/// `manifest.json`. On any error no result file is left behind.
+pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyRegistry) -> Result<RunReport> {
     let spec = &scenario.spec;
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
-    let (policy, resolved_params) = build_policy(scenario)?;
+    let (policy, resolved_params) = build_policy(scenario, registry)?;
     let trace_sha256 = spec.workload.trace.as_ref().map(|t| sha256_file(&scenario.base_dir.join(t))).transpose()?;
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
     let mut out = OutputDir::open(&out_dir)?;
@@ -162,7 +180,7 @@ workload = {{ rate_per_s = 1, work_mcycles = {{ kind = "constant", value = 1 }} 
 
     fn hash(policy: &str) -> String {
         let s = scenario(policy);
-        let (_, resolved) = build_policy(&s).unwrap();
+        let (_, resolved) = build_policy(&s, &PolicyRegistry::new()).unwrap();
         s.canonical_hash(&resolved)
     }
 

@@ -280,3 +280,59 @@ fn a_run_ends_with_its_last_task_not_at_a_later_horizon() {
     assert_eq!(r.completed(), 3);
     assert!((r.totals.end_s - 30.1).abs() < 1e-9, "run ended at {} s", r.totals.end_s);
 }
+
+/// Records the node ids each decision was offered.
+#[derive(Default)]
+struct Offered(Vec<Vec<u32>>);
+
+impl Policy for Offered {
+    fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
+        self.0.push(view.nodes.iter().map(|n| n.id.0).collect());
+        Placement::Local
+    }
+}
+
+#[test]
+fn placement_constraints_decide_which_nodes_a_policy_sees() {
+    let s = scenario(r#"{ name = "local" }"#, "", ONE_TASK, "", "workload = { max_tasks = 1 }");
+    let offered = |selector: &[&str], tolerations: &[&str]| {
+        let mut spec = s.spec.clone();
+        let mut gpu = spec.nodes[0].clone();
+        gpu.name = "gpu".into();
+        gpu.tier = "cloud".into();
+        gpu.labels = vec!["gpu".into()];
+        gpu.taints = vec!["gpu-only".into()];
+        let mut cloud = spec.nodes[0].clone();
+        cloud.name = "cloud".into();
+        cloud.tier = "cloud".into();
+        spec.nodes.extend([gpu, cloud]);
+        let g = spec.devices[0].workload.as_mut().unwrap();
+        g.node_selector = selector.iter().map(|x| x.to_string()).collect();
+        g.tolerations = tolerations.iter().map(|x| x.to_string()).collect();
+        let sc = LoadedScenario { spec, ..s.clone() };
+        offsim::run::simulate_with(&sc, 1, Offered::default()).unwrap().1.0.remove(0)
+    };
+    // Nodes: 0 "n" (edge), 1 "gpu" (cloud, gpu, tainted gpu-only), 2 "cloud".
+    assert_eq!(offered(&[], &[]), vec![0, 2], "a taint keeps untolerating tasks away");
+    assert_eq!(offered(&["cloud"], &[]), vec![2], "the tier is a label");
+    assert_eq!(offered(&["cloud"], &["gpu-only"]), vec![1, 2]);
+    assert_eq!(offered(&["gpu"], &["gpu-only"]), vec![1]);
+    assert_eq!(offered(&["gpu"], &[]), Vec::<u32>::new());
+}
+
+#[test]
+fn a_policy_choosing_a_forbidden_node_ends_the_task_as_invalid_placement() {
+    let mut s = scenario(r#"{ name = "offload", node = "n" }"#, "", ONE_TASK, "", "workload = { max_tasks = 2 }");
+    s.spec.nodes[0].taints = vec!["private".into()];
+    let (r, _) = offsim::run::simulate_with(&s, 1, EnergySpy::default()).unwrap();
+    assert_eq!(r.ended_by(EndReason::InvalidPlacement), 2);
+}
+
+#[test]
+fn decision_time_delays_the_task_and_counts_as_waiting() {
+    let mut s = scenario(r#"{ name = "local" }"#, "", ONE_TASK, "", "workload = { max_tasks = 3 }");
+    s.spec.dispatcher.decision_ms = Some(offsim::dist::DistSpec::constant(50.0));
+    let r = run(&s);
+    close(r.latency_mean_ms, 150.0);
+    close(r.phase_mean_ms.map(|p| p[0]), 50.0);
+}

@@ -58,13 +58,13 @@ impl TaskQueue {
 mod tests {
     use super::*;
     use crate::engine::SimTime;
-    use crate::model::{Task, TaskSlab};
+    use crate::model::{Task, TaskAttrs, TaskSlab};
 
     #[test]
     fn priority_queue_serves_high_priority_first_then_fifo() {
         let mut slab = TaskSlab::default();
         let refs: Vec<TaskRef> =
-            (0..4).map(|i| slab.insert(Task::new(i, 0, SimTime::ZERO, 1.0, 0, 0, 0, None, 0, None, false))).collect();
+            (0..4).map(|i| slab.insert(Task::new(i, 0, SimTime::ZERO, &TaskAttrs::default(), false))).collect();
         let mut q = TaskQueue::new(QueueDiscipline::Priority);
         q.push(refs[0], 1);
         q.push(refs[1], 5);

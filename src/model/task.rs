@@ -23,6 +23,9 @@ pub struct TaskRef {
 /// Where a live task is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
+    /// Decided on arrival; the placement takes effect after the
+    /// dispatcher's decision time.
+    Deciding,
     /// Waiting for a device core to run locally.
     LocalQueued,
     LocalRunning,
@@ -55,6 +58,21 @@ pub enum Phase {
     Download = 4,
 }
 
+/// A task's attributes, whatever produced it.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct TaskAttrs {
+    pub work_cycles: f64,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub memory_bytes: u64,
+    pub image: Option<u16>,
+    pub priority: u8,
+    /// Relative to arrival.
+    pub deadline_ns: Option<u64>,
+    /// Placement constraint set (see [`super::Constraints`]).
+    pub constraint: u16,
+}
+
 /// A live task.
 #[derive(Clone, Debug)]
 pub struct Task {
@@ -68,6 +86,8 @@ pub struct Task {
     pub image: Option<u16>,
     pub priority: u8,
     pub deadline: Option<SimTime>,
+    /// Placement constraint set.
+    pub constraint: u16,
     /// Arrived before the end of the warm-up period.
     pub in_warmup: bool,
     pub placement: Placement,
@@ -89,35 +109,23 @@ pub struct Task {
 }
 
 impl Task {
-    /// A task that has just arrived and waits for its decision.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: u64,
-        device: u32,
-        arrival: SimTime,
-        work_cycles: f64,
-        input_bytes: u64,
-        output_bytes: u64,
-        memory_bytes: u64,
-        image: Option<u16>,
-        priority: u8,
-        deadline: Option<SimTime>,
-        in_warmup: bool,
-    ) -> Self {
+    /// A task that has just arrived at `arrival` and waits for its decision.
+    pub fn new(id: u64, device: u32, arrival: SimTime, a: &TaskAttrs, in_warmup: bool) -> Self {
         Task {
             id,
             device,
             arrival,
-            work_cycles,
-            input_bytes,
-            output_bytes,
-            memory_bytes,
-            image,
-            priority,
-            deadline,
+            work_cycles: a.work_cycles,
+            input_bytes: a.input_bytes,
+            output_bytes: a.output_bytes,
+            memory_bytes: a.memory_bytes,
+            image: a.image,
+            priority: a.priority,
+            deadline: a.deadline_ns.map(|d| arrival.after(d)),
+            constraint: a.constraint,
             in_warmup,
             placement: Placement::Local,
-            stage: Stage::LocalQueued,
+            stage: Stage::Deciding,
             exec_start: None,
             energy_j: 0.0,
             stage_since: arrival,
@@ -222,7 +230,7 @@ mod tests {
     use super::*;
 
     fn task(id: u64) -> Task {
-        Task::new(id, 0, SimTime(10), 1.0, 0, 0, 0, None, 0, None, false)
+        Task::new(id, 0, SimTime(10), &TaskAttrs::default(), false)
     }
 
     #[test]

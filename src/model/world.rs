@@ -2,6 +2,7 @@
 //! and devices, access networks, nodes, links and images, with every random
 //! stream derived from the run's seed.
 
+use super::constraints::Constraints;
 use super::device::{Device, DeviceClass};
 use super::node::{ContainerState, ImageSlot, Node};
 use super::queue::TaskQueue;
@@ -44,6 +45,7 @@ pub struct World {
     /// Per access network: (uplink, downlink) link indices.
     pub networks: Vec<(u32, u32)>,
     pub images: Vec<Image>,
+    pub constraints: Constraints,
 }
 
 fn link_params(l: &LinkSpec) -> LinkParams {
@@ -161,7 +163,7 @@ impl World {
         }
         let node_info = World::node_infos(spec);
 
-        World { classes, devices, nodes, node_info, links, networks, images }
+        World { classes, devices, nodes, node_info, links, networks, images, constraints: Constraints::new(spec) }
     }
 
     /// Static facts about the scenario's nodes, for building policies.

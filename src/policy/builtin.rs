@@ -31,6 +31,12 @@ impl LeastLoaded {
     }
 }
 
+/// `target` if the task may use it (it is in the view), else the
+/// least-loaded node the task may use.
+fn target_or_least_loaded(target: Option<NodeId>, view: &SystemView<'_>) -> Option<NodeId> {
+    target.filter(|t| view.nodes.iter().any(|n| n.id == *t)).or_else(|| LeastLoaded::pick(view))
+}
+
 /// Offloads every task, to a fixed node or to the least-loaded one.
 #[derive(Clone, Debug)]
 pub struct Offload {
@@ -39,7 +45,7 @@ pub struct Offload {
 
 impl Policy for Offload {
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
-        match self.target.or_else(|| LeastLoaded::pick(view)) {
+        match target_or_least_loaded(self.target, view) {
             Some(n) => Placement::Offload(n),
             None => Placement::Local,
         }
@@ -60,7 +66,7 @@ impl Policy for Threshold {
         if view.device.cpu_utilisation <= self.cpu_threshold {
             return Placement::Local;
         }
-        match self.target.or_else(|| LeastLoaded::pick(view)) {
+        match target_or_least_loaded(self.target, view) {
             Some(n) => Placement::Offload(n),
             None => Placement::Local,
         }
@@ -130,6 +136,9 @@ mod tests {
             cpu_utilisation: 0.0,
             image_cached: true,
             container_warm: true,
+            cold_start_s: 0.5,
+            pull_bandwidth_bps: 1e8,
+            pull_latency_s: 0.01,
             uplink: link,
             downlink: link,
             report_age_s: 0.0,
@@ -183,6 +192,15 @@ mod tests {
         let tied = [node(0, 2, 1, 0), node(1, 4, 2, 0)];
         assert_eq!(LeastLoaded::pick(&view(0.0, &tied)), Some(NodeId(0)));
         assert_eq!(LeastLoaded::pick(&view(0.0, &[])), None);
+    }
+
+    #[test]
+    fn a_target_the_task_may_not_use_is_replaced_by_the_least_loaded_node() {
+        // Node 1 is the target but the task's constraints leave only nodes 0 and 2.
+        let nodes = [node(0, 4, 4, 0), node(2, 4, 1, 0)];
+        let mut p = Offload { target: Some(NodeId(1)) };
+        let mut rng = stream(1, "policy", 0);
+        assert_eq!(p.decide(&task(), &view(0.0, &nodes), &mut rng), Placement::Offload(NodeId(2)));
     }
 
     #[test]

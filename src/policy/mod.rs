@@ -12,8 +12,10 @@ mod registry;
 mod view;
 
 pub use builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
-pub use registry::{PolicyContext, build_builtin};
-pub use view::{DeviceView, EndReason, LinkView, NodeId, NodeInfo, NodeView, SystemView, TaskOutcome, TaskView};
+pub use registry::{AnyPolicy, PolicyContext, PolicyFactory, PolicyRegistry, parse_params};
+pub use view::{
+    DeviceView, EndReason, ImageInfo, LinkView, NodeId, NodeInfo, NodeView, SystemView, TaskOutcome, TaskView,
+};
 
 use crate::engine::SimRng;
 
@@ -33,6 +35,12 @@ pub trait Policy {
 
     /// Called once when a task ends, whatever the reason.
     fn observe(&mut self, _outcome: &TaskOutcome) {}
+
+    /// Images (by index) to place on nodes before the first task, e.g. to
+    /// pre-load them where the policy will send their tasks.
+    fn preload(&self) -> Vec<(NodeId, u16)> {
+        Vec::new()
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
@@ -41,5 +49,8 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
     }
     fn observe(&mut self, outcome: &TaskOutcome) {
         (**self).observe(outcome)
+    }
+    fn preload(&self) -> Vec<(NodeId, u16)> {
+        (**self).preload()
     }
 }

@@ -16,6 +16,13 @@ pub struct NodeInfo {
     pub labels: Vec<String>,
 }
 
+/// A container image, as policies know it (its index is its position).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub name: String,
+    pub bytes: u64,
+}
+
 /// The task being placed.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TaskView {
@@ -84,6 +91,11 @@ pub struct NodeView {
     pub image_cached: bool,
     /// A container for the task's image is running or warm.
     pub container_warm: bool,
+    /// Mean container cold start.
+    pub cold_start_s: f64,
+    /// Registry -> node bandwidth for image pulls (0: the node cannot pull).
+    pub pull_bandwidth_bps: f64,
+    pub pull_latency_s: f64,
     /// Gateway -> node.
     pub uplink: LinkView,
     /// Node -> gateway.
@@ -92,7 +104,8 @@ pub struct NodeView {
     pub report_age_s: f64,
 }
 
-/// The system as the dispatcher sees it when deciding one task.
+/// The system as the dispatcher sees it when deciding one task. `nodes`
+/// holds only the nodes the task may use (its placement constraints).
 #[derive(Copy, Clone, Debug)]
 pub struct SystemView<'a> {
     pub now: SimTime,
@@ -117,7 +130,8 @@ pub enum EndReason {
     BatteryDepleted,
     /// It needs more memory than the chosen node has.
     InsufficientMemory,
-    /// The policy chose a node that does not exist.
+    /// The policy chose a node that does not exist or that the task's
+    /// placement constraints exclude.
     InvalidPlacement,
     /// The run stopped at its horizon first.
     Horizon,

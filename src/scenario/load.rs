@@ -65,6 +65,22 @@ impl LoadedScenario {
         Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// This scenario with more `--set` overrides applied, validated again.
+    /// Errors name the override.
+    pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
+        let mut table = toml::Table::try_from(&self.spec).map_err(|e| Error::Scenario {
+            file: self.origin.clone(),
+            message: format!("cannot re-serialise the scenario: {e}"),
+        })?;
+        for arg in overrides {
+            apply_override(&mut table, arg)?;
+        }
+        let fail = |message: String| Error::Override { arg: overrides.join(" "), message };
+        let spec = Scenario::deserialize(toml::Value::Table(table)).map_err(|e| fail(e.message().to_string()))?;
+        validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
+        Ok(Self { spec, origin: self.origin.clone(), base_dir: self.base_dir.clone() })
+    }
+
     /// The scenario's name.
     pub fn name(&self) -> &str {
         self.spec.name.as_deref().unwrap_or("scenario")
@@ -186,6 +202,30 @@ mod tests {
 
     fn table(text: &str) -> toml::Table {
         toml::from_str(text).unwrap()
+    }
+
+    const SMALL: &str = r#"policy = { name = "local" }
+workload = { max_tasks = 1 }
+[[networks]]
+name = "n"
+up = { bandwidth_mbps = 1 }
+down = { bandwidth_mbps = 1 }
+[[devices]]
+name = "d"
+network = "n"
+speed_ghz = 1
+power = { idle_w = 1, busy_w = 2 }
+workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
+"#;
+
+    #[test]
+    fn with_overrides_revalidates() {
+        let s = LoadedScenario::from_toml(SMALL, "t", "t", ".".as_ref(), &[]).unwrap();
+        let t = s.with_overrides(&["devices.d.speed_ghz=2.5".into(), "policy={ name = \"offload\" }".into()]).unwrap();
+        assert_eq!(t.spec.devices[0].speed_ghz, 2.5);
+        assert_eq!(t.spec.policy.name, "offload");
+        let e = s.with_overrides(&["devices.d.speed_ghz=-1".into()]).unwrap_err().to_string();
+        assert!(e.contains("devices[d].speed_ghz") && e.contains("> 0"), "{e}");
     }
 
     #[test]

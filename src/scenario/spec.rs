@@ -35,6 +35,49 @@ pub struct Scenario {
     pub devices: Vec<DeviceClassSpec>,
     #[serde(default)]
     pub nodes: Vec<NodeSpec>,
+    /// Used by `offsim sweep`; ignored by `offsim run`.
+    #[serde(default)]
+    pub experiment: Option<ExperimentSpec>,
+}
+
+/// `[experiment]`: what `offsim sweep` varies.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Policies to compare; empty means the scenario's `[policy]` only.
+    #[serde(default)]
+    pub policies: Vec<ExperimentPolicy>,
+    /// Replications per policy and grid point (seeds `seed`, `seed + 1`, ...).
+    #[serde(default = "one_u32")]
+    pub replications: u32,
+    /// Label of the policy the others are compared with (default: the first).
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Scenario fields to vary: `"path.to.field" = [value, value, ...]`; the
+    /// sweep runs every combination.
+    #[serde(default)]
+    pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// A policy in an experiment: a `[policy]` table plus an optional label
+/// (default: its name) naming it in results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExperimentPolicy {
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicySpec,
+}
+
+impl ExperimentPolicy {
+    /// The label naming this policy in results.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.policy.name)
+    }
 }
 
 /// `[simulation]`: seed, horizon, warm-up, deadline handling.
@@ -101,11 +144,19 @@ pub struct DispatcherSpec {
     /// policies see for devices and nodes.
     #[serde(default = "default_utilisation_window_ms")]
     pub utilisation_window_ms: f64,
+    /// Time the dispatcher takes to decide each task: the policy decides on
+    /// the view at arrival and the placement takes effect this much later.
+    #[serde(default)]
+    pub decision_ms: Option<DistSpec>,
 }
 
 impl Default for DispatcherSpec {
     fn default() -> Self {
-        Self { heartbeat_ms: default_heartbeat_ms(), utilisation_window_ms: default_utilisation_window_ms() }
+        Self {
+            heartbeat_ms: default_heartbeat_ms(),
+            utilisation_window_ms: default_utilisation_window_ms(),
+            decision_ms: None,
+        }
     }
 }
 
@@ -335,6 +386,12 @@ pub struct GeneratorSpec {
     /// Relative to arrival.
     #[serde(default)]
     pub deadline_ms: Option<f64>,
+    /// Labels a node must all carry to run these tasks (its tier counts).
+    #[serde(default)]
+    pub node_selector: Vec<String>,
+    /// Taints these tasks tolerate.
+    #[serde(default)]
+    pub tolerations: Vec<String>,
 }
 
 fn zero_dist() -> DistSpec {
@@ -365,9 +422,12 @@ pub struct NodeSpec {
     pub name: String,
     /// Tier label, usually `edge` or `cloud`.
     pub tier: String,
-    /// Extra labels for placement constraints.
+    /// Extra labels for placement constraints (the tier counts as a label).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Only tasks tolerating every one of these taints may run here.
+    #[serde(default)]
+    pub taints: Vec<String>,
     pub cores: u32,
     pub speed_ghz: f64,
     #[serde(default = "default_memory_gb")]

@@ -102,6 +102,9 @@ pub fn validate(s: &Scenario) -> Check {
     }
     non_negative("dispatcher.heartbeat_ms", s.dispatcher.heartbeat_ms)?;
     positive("dispatcher.utilisation_window_ms", s.dispatcher.utilisation_window_ms)?;
+    if let Some(d) = &s.dispatcher.decision_ms {
+        dist("dispatcher.decision_ms", d)?;
+    }
     non_negative("outputs.utilisation_interval_ms", s.outputs.utilisation_interval_ms)?;
     if s.outputs.utilisation_interval_ms > 0.0 && s.outputs.utilisation_interval_ms < 0.001 {
         return err("outputs.utilisation_interval_ms", "expected 0 (off) or at least 0.001 ms");
@@ -186,6 +189,9 @@ pub fn validate(s: &Scenario) -> Check {
             if let Some(dl) = g.deadline_ms {
                 positive(&w("deadline_ms"), dl)?;
             }
+            for l in g.node_selector.iter().chain(&g.tolerations) {
+                name(&w("node_selector"), l)?;
+            }
         }
     }
     unique("devices", s.devices.iter().map(|d| d.name.as_str()))?;
@@ -235,6 +241,9 @@ pub fn validate(s: &Scenario) -> Check {
         for l in &n.labels {
             name(&f("labels"), l)?;
         }
+        for t in &n.taints {
+            name(&f("taints"), t)?;
+        }
         if n.cores == 0 {
             return err(f("cores"), "expected at least 1 core");
         }
@@ -278,6 +287,27 @@ pub fn validate(s: &Scenario) -> Check {
                 format!("nodes[{}].registry", n.name),
                 format!("required: image `{}` is not preloaded on this node, so it may have to be pulled", img.name),
             );
+        }
+    }
+    if let Some(e) = &s.experiment {
+        if e.replications == 0 {
+            return err("experiment.replications", "expected at least 1");
+        }
+        for (i, p) in e.policies.iter().enumerate() {
+            name(&format!("experiment.policies[{i}].name"), &p.policy.name)?;
+            name(&format!("experiment.policies[{i}].label"), p.label())?;
+        }
+        unique("experiment.policies", e.policies.iter().map(ExperimentPolicy::label))?;
+        if let Some(b) = &e.baseline {
+            let labels: Vec<&str> = e.policies.iter().map(ExperimentPolicy::label).collect();
+            if !labels.is_empty() {
+                known("experiment.baseline", "policy label", b, &labels)?;
+            }
+        }
+        for (path, values) in &e.grid {
+            if values.is_empty() {
+                return err(format!("experiment.grid.\"{path}\""), "expected at least one value");
+            }
         }
     }
     Ok(())

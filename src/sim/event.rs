@@ -9,6 +9,9 @@ pub enum Event {
     Arrival { device: u32 },
     /// The next trace row arrives.
     TraceArrival,
+    /// The dispatcher's decision time is over: the task goes where the
+    /// policy placed it.
+    Decided { task: TaskRef },
     /// A device core finished the task's work or its offload preparation.
     DeviceDone { device: u32, task: TaskRef },
     /// Protocol set-up round trips are over; the upload starts.

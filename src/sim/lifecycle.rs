@@ -4,9 +4,8 @@
 use super::{Event, Simulation, Sink, Source};
 use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
 use crate::metrics::TaskRecord;
-use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskRef};
+use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
 use crate::policy::{DeviceView, EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
-use crate::workload::TaskAttrs;
 
 /// Nanoseconds to run `cycles` at `speed_hz` (rounded up).
 fn run_ns(cycles: f64, speed_hz: f64) -> u64 {
@@ -40,7 +39,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     pub(super) fn on_trace_arrival<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
         let Source::Trace { reader, next } = &mut self.source else { unreachable!("trace arrival without a trace") };
         let row = next.take().expect("a trace arrival is scheduled with its row");
-        match reader.next_row(&self.world) {
+        match reader.next_row(&mut self.world) {
             Ok(Some(n)) => {
                 s.at(n.arrival, Event::TraceArrival);
                 *next = Some(n);
@@ -60,40 +59,44 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         a: TaskAttrs,
         s: &mut Scheduler<Event, Q>,
     ) {
-        let deadline = a.deadline_ns.map(|d| now.after(d));
-        let task = Task::new(
-            id,
-            device,
-            now,
-            a.work_cycles,
-            a.input_bytes,
-            a.output_bytes,
-            a.memory_bytes,
-            a.image,
-            a.priority,
-            deadline,
-            now < self.cfg.warmup,
-        );
+        let task = Task::new(id, device, now, &a, now < self.cfg.warmup);
+        let deadline = task.deadline;
         let t = self.tasks.insert(task);
         self.last_activity = now;
         if self.world.devices[device as usize].dead {
             return self.end(now, t, EndReason::BatteryDepleted);
         }
         let placement = self.decide(now, t);
-        let task = self.tasks.get_mut(t).expect("just inserted");
-        task.placement = placement;
-        let memory = task.memory_bytes;
+        self.tasks.get_mut(t).expect("just inserted").placement = placement;
         if self.cfg.abort_on_deadline
             && let Some(d) = deadline
         {
             s.at(d, Event::Deadline { task: t });
         }
-        match placement {
+        let delay = match &self.dispatcher.decision {
+            Some(d) => crate::engine::nanos_from_millis(d.sample(&mut self.dispatcher.decision_rng)),
+            None => 0,
+        };
+        if delay > 0 {
+            s.after(delay, Event::Decided { task: t });
+        } else {
+            self.dispatch(now, t, s);
+        }
+    }
+
+    /// Sends task `t` where the policy placed it.
+    pub(super) fn dispatch<Q: PendingEvents<Event>>(&mut self, now: SimTime, t: TaskRef, s: &mut Scheduler<Event, Q>) {
+        let Some(task) = self.tasks.get(t) else { return }; // timed out while being decided
+        let (device, memory, constraint) = (task.device, task.memory_bytes, task.constraint);
+        match task.placement {
             Placement::Local => self.enqueue_on_device(now, device, t, Stage::LocalQueued, s),
             Placement::Offload(NodeId(n)) => {
                 let Some(node) = self.world.nodes.get(n as usize) else {
                     return self.end(now, t, EndReason::InvalidPlacement);
                 };
+                if !self.world.constraints.allows(constraint, n as usize) {
+                    return self.end(now, t, EndReason::InvalidPlacement);
+                }
                 if memory > node.memory_bytes {
                     return self.end(now, t, EndReason::InsufficientMemory);
                 }
@@ -127,6 +130,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let node = &self.world.nodes[n];
         let (cached, warm) = image.map_or((true, true), |i| node.image_status(now, i as usize));
         let (uplink, downlink) = self.dispatcher.node_links[n];
+        let (cold_start_s, pull_bandwidth_bps, pull_latency_s) = self.dispatcher.node_startup[n];
         NodeView {
             id: NodeId(n as u32),
             cores: node.cores,
@@ -138,6 +142,9 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             cpu_utilisation: node.meter.utilisation_at(now, node.cores, self.cfg.tau_ns),
             image_cached: cached,
             container_warm: warm,
+            cold_start_s,
+            pull_bandwidth_bps,
+            pull_latency_s,
             uplink,
             downlink,
             report_age_s: 0.0,
@@ -168,15 +175,17 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let (uplink, downlink) = self.dispatcher.access[class.network as usize];
         let mut buffer = std::mem::take(&mut self.dispatcher.buffer);
         buffer.clear();
+        let constraint = task.constraint;
+        let allowed = |n: &usize| self.world.constraints.allows(constraint, *n);
         if self.cfg.heartbeat_ns == 0 {
-            buffer.extend((0..self.world.nodes.len()).map(|n| self.live_node_view(now, n, tv.image)));
+            buffer.extend((0..self.world.nodes.len()).filter(allowed).map(|n| self.live_node_view(now, n, tv.image)));
         } else {
             let age = now.since(self.dispatcher.report_at) as f64 / NANOS_PER_SEC as f64;
             let images = self.world.images.len();
-            buffer.extend(self.dispatcher.reports.iter().enumerate().map(|(n, r)| {
+            buffer.extend((0..self.world.nodes.len()).filter(allowed).map(|n| {
                 let (cached, warm) =
                     tv.image.map_or((true, true), |i| self.dispatcher.image_status[n * images + i as usize]);
-                NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..*r }
+                NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..self.dispatcher.reports[n] }
             }));
         }
         let view = SystemView { now, device: dv, uplink, downlink, nodes: &buffer };
@@ -476,7 +485,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 }
             }
             Stage::NodeRunning => self.release_node_core(now, node, memory, image),
-            Stage::Setup | Stage::UpAccess | Stage::UpNode | Stage::DownNode | Stage::DownAccess => {}
+            Stage::Deciding | Stage::Setup | Stage::UpAccess | Stage::UpNode | Stage::DownNode | Stage::DownAccess => {}
         }
         self.end(now, t, reason);
         match stage {

@@ -18,6 +18,7 @@ mod transfer;
 pub use event::Event;
 pub use sink::{NullSink, Sink};
 
+use crate::dist::Sampler;
 use crate::engine::{self, BinaryHeapEvents, PendingEvents, Scheduler, SimRng, SimTime, Stop};
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, SummaryAccumulator};
@@ -49,6 +50,11 @@ struct Dispatcher {
     access: Vec<(LinkView, LinkView)>,
     /// Per node: (uplink, downlink) estimates.
     node_links: Vec<(LinkView, LinkView)>,
+    /// Per node: (mean cold start s, pull bandwidth bit/s, pull latency s).
+    node_startup: Vec<(f64, f64, f64)>,
+    /// Time to decide each task, if not instantaneous.
+    decision: Option<Sampler>,
+    decision_rng: SimRng,
     /// Node state as of the last heartbeat (image fields unused).
     reports: Vec<NodeView>,
     /// (cached, warm) per node and image as of the last heartbeat.
@@ -87,13 +93,13 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Prepares a run of `scenario` with master seed `seed`.
     pub fn new(scenario: &LoadedScenario, seed: u64, policy: P, sink: S) -> Result<Self> {
         let spec = &scenario.spec;
-        let world = World::build(spec, seed);
+        let mut world = World::build(spec, seed);
         let source = match &spec.workload.trace {
             Some(path) => {
                 let path = scenario.base_dir.join(path);
                 Source::Trace { reader: Box::new(TraceReader::open(&path)?), next: None }
             }
-            None => Source::Generated(Generators::new(spec, seed)),
+            None => Source::Generated(Generators::new(spec, seed, &mut world.constraints)),
         };
         let ms = |v: f64| engine::nanos_from_millis(v);
         let cfg = Config {
@@ -107,6 +113,17 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let dispatcher = Dispatcher {
             access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
             node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
+            node_startup: spec
+                .nodes
+                .iter()
+                .map(|n| {
+                    let (bw, lat) =
+                        n.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
+                    (n.cold_start_ms.mean() / 1e3, bw, lat)
+                })
+                .collect(),
+            decision: spec.dispatcher.decision_ms.as_ref().map(|d| d.sampler()).filter(|d| !d.is_zero()),
+            decision_rng: engine::stream(seed, "dispatcher", 0),
             reports: Vec::with_capacity(spec.nodes.len()),
             image_status: Vec::new(),
             report_at: SimTime::ZERO,
@@ -161,11 +178,18 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 }
             }
             Source::Trace { reader, next } => {
-                *next = reader.next_row(&self.world)?;
+                *next = reader.next_row(&mut self.world)?;
                 if let Some(row) = next {
                     self.pending_arrivals = 1;
                     s.at(row.arrival, Event::TraceArrival);
                 }
+            }
+        }
+        for (node, image) in self.policy.preload() {
+            if let Some(n) = self.world.nodes.get_mut(node.0 as usize)
+                && usize::from(image) < n.images.len()
+            {
+                n.insert_into_cache(usize::from(image));
             }
         }
         self.refresh_reports(SimTime::ZERO);
@@ -202,6 +226,7 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
             Event::Arrival { device } => self.on_generated_arrival(now, device, s),
             Event::TraceArrival => self.on_trace_arrival(now, s),
             Event::DeviceDone { device, task } => self.on_device_done(now, device, task, s),
+            Event::Decided { task } => self.dispatch(now, task, s),
             Event::SetupDone { task } => self.send_upload(now, task, s),
             Event::TxDone { link, generation } => self.on_tx_done(now, link, generation, s),
             Event::Delivered { flow } => self.on_delivered(now, flow, s),

@@ -5,9 +5,9 @@
 //! task's work, input, output, memory, then the gap to the next arrival), so
 //! every policy run with the same seed sees exactly the same tasks.
 
-use super::TaskAttrs;
 use crate::dist::{DistSpec, Sampler};
 use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, stream};
+use crate::model::{Constraints, TaskAttrs};
 use crate::scenario::{GeneratorSpec, Scenario};
 
 struct ClassGenerator {
@@ -21,10 +21,11 @@ struct ClassGenerator {
     image: Option<u16>,
     priority: u8,
     deadline_ns: Option<u64>,
+    constraint: u16,
 }
 
 impl ClassGenerator {
-    fn new(g: &GeneratorSpec, spec: &Scenario) -> Self {
+    fn new(g: &GeneratorSpec, spec: &Scenario, constraints: &mut Constraints) -> Self {
         let interarrival = match (&g.rate_per_s, &g.interarrival_ms) {
             (Some(rate), _) => DistSpec::Exponential { mean: 1e3 / rate },
             (None, Some(d)) => d.clone(),
@@ -40,6 +41,9 @@ impl ClassGenerator {
             image: g.image.as_ref().map(|n| spec.images.iter().position(|i| &i.name == n).expect("validated") as u16),
             priority: g.priority,
             deadline_ns: g.deadline_ms.map(nanos_from_millis),
+            constraint: constraints
+                .intern(&g.node_selector, &g.tolerations)
+                .expect("one set per device class, and classes are at most 65,535"),
         }
     }
 }
@@ -60,9 +64,12 @@ pub struct Generators {
 impl Generators {
     /// Generators for `spec`'s devices under `seed`; arrivals stop after
     /// `workload.duration_s` and `workload.max_tasks` (whichever first).
-    pub fn new(spec: &Scenario, seed: u64) -> Self {
-        let classes: Vec<Option<ClassGenerator>> =
-            spec.devices.iter().map(|d| d.workload.as_ref().map(|g| ClassGenerator::new(g, spec))).collect();
+    pub fn new(spec: &Scenario, seed: u64, constraints: &mut Constraints) -> Self {
+        let classes: Vec<Option<ClassGenerator>> = spec
+            .devices
+            .iter()
+            .map(|d| d.workload.as_ref().map(|g| ClassGenerator::new(g, spec, constraints)))
+            .collect();
         let mut class_of = Vec::new();
         for (ci, d) in spec.devices.iter().enumerate() {
             class_of.extend(std::iter::repeat_n(ci as u16, d.count as usize));
@@ -110,6 +117,7 @@ impl Generators {
             image: class_gen.image,
             priority: class_gen.priority,
             deadline_ns: class_gen.deadline_ns,
+            constraint: class_gen.constraint,
         };
         let end = self.end;
         let next = self.gap(device).map(|(_, gap)| now.after(gap)).filter(|&t| t <= end && self.made < self.max_tasks);

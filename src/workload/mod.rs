@@ -6,17 +6,4 @@ mod generator;
 mod trace;
 
 pub use generator::Generators;
-pub use trace::{TRACE_COLUMNS, TraceReader, TraceRow};
-
-/// A task's attributes, whatever produced it.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct TaskAttrs {
-    pub work_cycles: f64,
-    pub input_bytes: u64,
-    pub output_bytes: u64,
-    pub memory_bytes: u64,
-    pub image: Option<u16>,
-    pub priority: u8,
-    /// Relative to arrival.
-    pub deadline_ns: Option<u64>,
-}
+pub use trace::{MAX_VALUE, TRACE_COLUMNS, TraceReader, TraceRow};

@@ -3,20 +3,20 @@
 //!
 //! Columns (header required, any order): `task_id`, `arrival_ms`, `device`,
 //! `work_mcycles` are required; `input_kb`, `output_kb`, `memory_mb`,
-//! `image`, `priority`, `deadline_ms` are optional (0 / none when absent or
-//! empty). Rows must be sorted by `arrival_ms`, and `task_id`s must increase
+//! `image`, `priority`, `deadline_ms`, `node_selector`, `tolerations` are
+//! optional (0 / none when absent or empty; the last two are `;`-separated
+//! names). Rows must be sorted by `arrival_ms`, and `task_id`s must increase
 //! strictly, which lets duplicates be caught without remembering every id.
 
-use super::TaskAttrs;
 use crate::engine::{SimTime, nanos_from_millis};
 use crate::error::{Error, Result};
-use crate::model::World;
+use crate::model::{TaskAttrs, World};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
 /// Every column a trace may have, required ones first.
-pub const TRACE_COLUMNS: [&str; 10] = [
+pub const TRACE_COLUMNS: [&str; 12] = [
     "task_id",
     "arrival_ms",
     "device",
@@ -27,6 +27,8 @@ pub const TRACE_COLUMNS: [&str; 10] = [
     "image",
     "priority",
     "deadline_ms",
+    "node_selector",
+    "tolerations",
 ];
 const REQUIRED: usize = 4;
 
@@ -49,7 +51,10 @@ pub struct TraceReader {
     file: String,
     reader: csv::Reader<BufReader<File>>,
     record: csv::StringRecord,
-    columns: [Option<usize>; 10],
+    columns: [Option<usize>; 12],
+    /// Reused for the `;`-separated label lists.
+    selector: Vec<String>,
+    tolerations: Vec<String>,
     previous: Option<(SimTime, u64)>,
 }
 
@@ -63,7 +68,7 @@ impl TraceReader {
             .headers()
             .map_err(|e| Error::Trace { file: file.clone(), line: 1, message: format!("cannot read the header: {e}") })?
             .clone();
-        let mut columns = [None; 10];
+        let mut columns = [None; 12];
         for (i, h) in header.iter().enumerate() {
             match TRACE_COLUMNS.iter().position(|c| *c == h) {
                 Some(c) if columns[c].is_some() => {
@@ -86,11 +91,19 @@ impl TraceReader {
                 message: format!("missing required column `{}`", TRACE_COLUMNS[missing]),
             });
         }
-        Ok(Self { file, reader, record: csv::StringRecord::new(), columns, previous: None })
+        Ok(Self {
+            file,
+            reader,
+            record: csv::StringRecord::new(),
+            columns,
+            selector: Vec::new(),
+            tolerations: Vec::new(),
+            previous: None,
+        })
     }
 
     /// The next row, checked against `world`; `None` at the end of the file.
-    pub fn next_row(&mut self, world: &World) -> Result<Option<TraceRow>> {
+    pub fn next_row(&mut self, world: &mut World) -> Result<Option<TraceRow>> {
         let more = self.reader.read_record(&mut self.record).map_err(|e| Error::Trace {
             file: self.file.clone(),
             line: e.position().map_or(0, |p| p.line()),
@@ -162,6 +175,26 @@ impl TraceReader {
                 )));
             }
         }
+        let mut lists = [std::mem::take(&mut self.selector), std::mem::take(&mut self.tolerations)];
+        for (list, column) in lists.iter_mut().zip([10, 11]) {
+            list.clear();
+            for label in field(column).unwrap_or("").split(';').map(str::trim).filter(|l| !l.is_empty()) {
+                let valid = label.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !valid {
+                    return Err(fail(format!(
+                        "`{}` has `{label}`; expected `;`-separated names (a letter, then letters, digits, `-`, `_`)",
+                        TRACE_COLUMNS[column]
+                    )));
+                }
+                list.push(label.to_string());
+            }
+        }
+        let constraint = world
+            .constraints
+            .intern(&lists[0], &lists[1])
+            .ok_or_else(|| fail("more than 65,536 distinct node_selector/tolerations pairs".into()))?;
+        [self.selector, self.tolerations] = lists;
         self.previous = Some((arrival, id));
         let attrs = TaskAttrs {
             work_cycles: work * 1e6,
@@ -171,6 +204,7 @@ impl TraceReader {
             image,
             priority,
             deadline_ns,
+            constraint,
         };
         Ok(Some(TraceRow { id, arrival, device, attrs }))
     }
