@@ -336,3 +336,21 @@ fn decision_time_delays_the_task_and_counts_as_waiting() {
     close(r.latency_mean_ms, 150.0);
     close(r.phase_mean_ms.map(|p| p[0]), 50.0);
 }
+
+#[test]
+fn an_idle_device_still_drains_its_battery() {
+    // "d" runs ten 100 ms tasks, one every 10 s (the run ends at 100.1 s);
+    // "idle" has no work and a 2 J battery at 1 W idle power: it must stop
+    // at 2 s, having used exactly 2 J.
+    let mut s = scenario(r#"{ name = "local" }"#, "", ONE_TASK, "", "workload = { max_tasks = 10 }");
+    let mut idle = s.spec.devices[0].clone();
+    idle.name = "idle".into();
+    idle.workload = None;
+    idle.battery_j = Some(2.0);
+    s.spec.devices.push(idle);
+    let r = run(&s);
+    assert!((r.totals.end_s - 100.1).abs() < 1e-9);
+    // d: 1 W idle for 100.1 s plus (3 - 1) W for 10 x 0.1 s; idle: 2 J.
+    let expected = 100.1 + 2.0 * 1.0 + 2.0;
+    assert!((r.totals.device_energy_j - expected).abs() < 1e-6, "{} J", r.totals.device_energy_j);
+}

@@ -28,6 +28,14 @@ pub struct DeviceClass {
     pub count: u32,
 }
 
+impl DeviceClass {
+    /// The most a device of this class can draw: every core busy, radio
+    /// sending and receiving.
+    pub fn max_power_w(&self) -> f64 {
+        self.cpu.busy_w + self.tx_w + self.rx_w
+    }
+}
+
 /// One device.
 #[derive(Debug)]
 pub struct Device {
@@ -47,8 +55,10 @@ pub struct Device {
     pub tx_share_j: f64,
     pub rx_share_j: f64,
     radio_at: SimTime,
-    /// Bumped whenever the predicted battery-empty time changes.
+    /// Bumped whenever the exact battery-empty prediction changes.
     pub battery_generation: u32,
+    /// A conservative battery check is scheduled.
+    pub battery_check_pending: bool,
     /// The battery ran out; the device does nothing more.
     pub dead: bool,
 }
@@ -68,6 +78,7 @@ impl Device {
             rx_share_j: 0.0,
             radio_at: SimTime::ZERO,
             battery_generation: 0,
+            battery_check_pending: false,
             dead: false,
         }
     }
@@ -92,8 +103,4 @@ impl Device {
         class.cpu.at(self.busy, class.cores) + radio
     }
 
-    /// Remaining battery fraction (after the meter's last advance).
-    pub fn battery_fraction(&self, class: &DeviceClass) -> Option<f64> {
-        class.battery_j.map(|cap| ((cap - self.meter.energy_j()) / cap).clamp(0.0, 1.0))
-    }
 }

@@ -36,4 +36,6 @@ pub enum Event {
     WarmupEnd,
     /// The device's battery is predicted to be empty (if still current).
     BatteryEmpty { device: u32, generation: u32 },
+    /// The earliest time the device's battery could be empty: look again.
+    BatteryCheck { device: u32 },
 }

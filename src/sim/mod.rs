@@ -192,6 +192,11 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 n.insert_into_cache(usize::from(image));
             }
         }
+        for d in 0..self.world.devices.len() as u32 {
+            if self.world.class_of(d).battery_j.is_some() {
+                self.device_settle(SimTime::ZERO, d, s);
+            }
+        }
         self.refresh_reports(SimTime::ZERO);
         if self.cfg.heartbeat_ns > 0 {
             s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
@@ -235,6 +240,7 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
             Event::NodeDone { node, task } => self.on_node_done(now, node, task, s),
             Event::Deadline { task } => self.on_deadline(now, task, s),
             Event::BatteryEmpty { device, generation } => self.on_battery_empty(now, device, generation, s),
+            Event::BatteryCheck { device } => self.on_battery_check(now, device, s),
             Event::Sample => self.on_sample(now, s),
             Event::Heartbeat => self.on_heartbeat(now, s),
             Event::WarmupEnd => self.on_warmup_end(now),

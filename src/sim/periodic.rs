@@ -8,6 +8,10 @@ use crate::error::Result;
 use crate::metrics::{SampleRow, Summary, Totals};
 use crate::policy::{EndReason, Policy};
 
+/// How close to empty (in nanoseconds at maximum power) a battery must be
+/// before its exact empty time is tracked on every state change.
+const EXACT_WINDOW_NS: f64 = 1e7;
+
 impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Brings device `d`'s meter to `now`; call before changing its state.
     #[inline]
@@ -19,25 +23,43 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     }
 
     /// Sets device `d`'s power after a state change and, for a battery
-    /// device, predicts when the battery runs out.
+    /// device, keeps track of when the battery could run out.
+    ///
+    /// Far from empty, one conservative check is pending per device, at the
+    /// earliest time the battery could be empty (remaining energy over the
+    /// class's maximum power), so state changes add no events. Within
+    /// [`EXACT_WINDOW_NS`] of maximum-power drain, every change predicts the
+    /// exact empty time (older predictions go stale by generation).
     #[inline]
     pub(super) fn device_settle<Q: PendingEvents<Event>>(&mut self, now: SimTime, d: u32, s: &mut Scheduler<Event, Q>) {
         let class = &self.world.classes[self.world.devices[d as usize].class as usize];
         let dev = &mut self.world.devices[d as usize];
         let power = if dev.dead { 0.0 } else { dev.power_w(class) };
         dev.meter.set(dev.busy, power);
-        if let Some(capacity) = class.battery_j
-            && !dev.dead
-        {
+        let Some(capacity) = class.battery_j else { return };
+        if dev.dead {
+            return;
+        }
+        let left = (capacity - dev.meter.energy_j()).max(0.0);
+        let earliest_ns = left / class.max_power_w() * NANOS_PER_SEC as f64;
+        if earliest_ns <= EXACT_WINDOW_NS {
             dev.battery_generation = dev.battery_generation.wrapping_add(1);
             if power > 0.0 {
-                let left = (capacity - dev.meter.energy_j()).max(0.0);
                 let ns = (left / power * NANOS_PER_SEC as f64).ceil();
                 if ns < (u64::MAX - now.as_nanos()) as f64 {
                     s.at(now.after(ns as u64), Event::BatteryEmpty { device: d, generation: dev.battery_generation });
                 }
             }
+        } else if !dev.battery_check_pending && earliest_ns < (u64::MAX - now.as_nanos()) as f64 {
+            dev.battery_check_pending = true;
+            s.at(now.after(earliest_ns as u64), Event::BatteryCheck { device: d });
         }
+    }
+
+    pub(super) fn on_battery_check<Q: PendingEvents<Event>>(&mut self, now: SimTime, d: u32, s: &mut Scheduler<Event, Q>) {
+        self.world.devices[d as usize].battery_check_pending = false;
+        self.device_touch(now, d);
+        self.device_settle(now, d, s);
     }
 
     pub(super) fn on_battery_empty<Q: PendingEvents<Event>>(
