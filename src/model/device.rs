@@ -102,5 +102,4 @@ impl Device {
         let radio = if self.tx > 0 { class.tx_w } else { 0.0 } + if self.rx > 0 { class.rx_w } else { 0.0 };
         class.cpu.at(self.busy, class.cores) + radio
     }
-
 }

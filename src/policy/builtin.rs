@@ -1,6 +1,22 @@
-//! Built-in policies of the core: `local`, `offload` and `threshold`.
+//! Built-in policies of the core: `local`, `offload`, `threshold` and
+//! `least-loaded`, and the [`BuiltinPolicy`] enum through which every
+//! built-in policy is dispatched statically.
+//!
+//! `least-loaded`: a node's load is `(busy_cores + queue_len) / cores` (the
+//! fraction of its cores asked for, as of its last report); the task goes to
+//! the node with the lowest load, ties to the lowest id. With
+//! `include_local` (default false) the device's own load, computed the same
+//! way from its current `busy_cores`, `queue_len` and `cores`, competes too
+//! and wins ties. With no node available the task runs locally.
 
-use super::{NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
+use super::adaptive::Adaptive;
+use super::baseline::{Random, RoundRobin};
+use super::estimated::{DeadlineAware, EarliestFinish, MinEnergy};
+use super::image_aware::ImageAware;
+use super::ucb::Ucb;
+use super::weighted_random::WeightedRandom;
+use super::weighted_score::WeightedScore;
+use super::{DeviceView, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
 use crate::engine::SimRng;
 
 /// Runs every task on its device.
@@ -15,14 +31,22 @@ impl Policy for Local {
 
 /// Load of a node as the fraction of its cores asked for: (running +
 /// waiting) / cores.
-fn load(n: &NodeView) -> f64 {
+pub(crate) fn load(n: &NodeView) -> f64 {
     f64::from(n.busy_cores + n.queue_len) / f64::from(n.cores)
 }
 
-/// Picks the node with the lowest (running + waiting) / cores; ties go to
-/// the lowest index. `None` when there is no node.
+/// Load of the device, the same way: (running + waiting) / cores.
+fn device_load(d: &DeviceView) -> f64 {
+    f64::from(d.busy_cores + d.queue_len) / f64::from(d.cores)
+}
+
+/// The `least-loaded` policy: the node with the lowest (running + waiting) /
+/// cores, ties to the lowest index; with `include_local` the device competes
+/// the same way and wins ties. Locally when there is no node.
 #[derive(Clone, Debug, Default)]
-pub struct LeastLoaded;
+pub struct LeastLoaded {
+    pub include_local: bool,
+}
 
 impl LeastLoaded {
     /// The least-loaded node of the view.
@@ -33,8 +57,21 @@ impl LeastLoaded {
 
 /// `target` if the task may use it (it is in the view), else the
 /// least-loaded node the task may use.
-fn target_or_least_loaded(target: Option<NodeId>, view: &SystemView<'_>) -> Option<NodeId> {
+pub(crate) fn target_or_least_loaded(target: Option<NodeId>, view: &SystemView<'_>) -> Option<NodeId> {
     target.filter(|t| view.nodes.iter().any(|n| n.id == *t)).or_else(|| LeastLoaded::pick(view))
+}
+
+impl Policy for LeastLoaded {
+    fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
+        let Some(best) = view.nodes.iter().min_by(|a, b| load(a).total_cmp(&load(b)).then(a.id.cmp(&b.id))) else {
+            return Placement::Local;
+        };
+        if self.include_local && device_load(&view.device) <= load(best) {
+            Placement::Local
+        } else {
+            Placement::Offload(best.id)
+        }
+    }
 }
 
 /// Offloads every task, to a fixed node or to the least-loaded one.
@@ -73,31 +110,55 @@ impl Policy for Threshold {
     }
 }
 
-/// The built-in policies as one enum: static dispatch in the hot path.
-#[derive(Clone, Debug)]
-pub enum BuiltinPolicy {
-    Local(Local),
-    Offload(Offload),
-    Threshold(Threshold),
+/// Declares [`BuiltinPolicy`] with one variant per built-in policy and its
+/// `Policy` implementation as a `match` over them (static dispatch).
+macro_rules! builtin_policies {
+    ($($variant:ident),* $(,)?) => {
+        /// The built-in policies as one enum: static dispatch in the hot path.
+        #[derive(Clone, Debug)]
+        pub enum BuiltinPolicy {
+            $($variant($variant),)*
+        }
+
+        impl Policy for BuiltinPolicy {
+            #[inline]
+            fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement {
+                match self {
+                    $(BuiltinPolicy::$variant(p) => p.decide(task, view, rng),)*
+                }
+            }
+
+            fn observe(&mut self, outcome: &TaskOutcome) {
+                match self {
+                    $(BuiltinPolicy::$variant(p) => p.observe(outcome),)*
+                }
+            }
+
+            fn preload(&self) -> Vec<(NodeId, u16)> {
+                match self {
+                    $(BuiltinPolicy::$variant(p) => p.preload(),)*
+                }
+            }
+        }
+    };
 }
 
-impl Policy for BuiltinPolicy {
-    fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement {
-        match self {
-            BuiltinPolicy::Local(p) => p.decide(task, view, rng),
-            BuiltinPolicy::Offload(p) => p.decide(task, view, rng),
-            BuiltinPolicy::Threshold(p) => p.decide(task, view, rng),
-        }
-    }
-
-    fn observe(&mut self, outcome: &TaskOutcome) {
-        match self {
-            BuiltinPolicy::Local(p) => p.observe(outcome),
-            BuiltinPolicy::Offload(p) => p.observe(outcome),
-            BuiltinPolicy::Threshold(p) => p.observe(outcome),
-        }
-    }
-}
+builtin_policies!(
+    Local,
+    Offload,
+    Threshold,
+    WeightedScore,
+    WeightedRandom,
+    Adaptive,
+    ImageAware,
+    Random,
+    RoundRobin,
+    LeastLoaded,
+    EarliestFinish,
+    MinEnergy,
+    DeadlineAware,
+    Ucb,
+);
 
 #[cfg(test)]
 mod tests {
@@ -201,6 +262,22 @@ mod tests {
         let mut p = Offload { target: Some(NodeId(1)) };
         let mut rng = stream(1, "policy", 0);
         assert_eq!(p.decide(&task(), &view(0.0, &nodes), &mut rng), Placement::Offload(NodeId(2)));
+    }
+
+    #[test]
+    fn least_loaded_policy_compares_the_device_only_when_asked() {
+        let nodes = [node(0, 2, 2, 1), node(1, 4, 2, 0)]; // loads 1.5 and 0.5
+        let mut rng = stream(1, "policy", 0);
+        let mut v = view(0.0, &nodes);
+        v.device.busy_cores = 1; // device load 1.0
+        let mut p = LeastLoaded { include_local: false };
+        assert_eq!(p.decide(&task(), &v, &mut rng), Placement::Offload(NodeId(1)));
+        let mut p = LeastLoaded { include_local: true };
+        assert_eq!(p.decide(&task(), &v, &mut rng), Placement::Offload(NodeId(1)), "1.0 > 0.5");
+        v.device.cores = 2; // 0.5: a tie goes to the device
+        assert_eq!(p.decide(&task(), &v, &mut rng), Placement::Local);
+        assert_eq!(p.decide(&task(), &view(1.0, &[]), &mut rng), Placement::Local);
+        assert_eq!(LeastLoaded::default().decide(&task(), &view(1.0, &[]), &mut rng), Placement::Local);
     }
 
     #[test]

@@ -7,15 +7,33 @@
 //! run against real hosts. Policies may learn from outcomes through
 //! [`Policy::observe`].
 
+mod adaptive;
+mod baseline;
 mod builtin;
+pub mod estimate;
+mod estimated;
+mod image_aware;
 mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
+mod ucb;
 mod view;
+mod weighted_random;
+mod weighted_score;
 
+pub use adaptive::{Adaptive, Holt};
+pub use baseline::{Random, RoundRobin};
 pub use builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
+pub use estimate::Estimate;
+pub use estimated::{DeadlineAware, EarliestFinish, MinEnergy};
+pub use image_aware::ImageAware;
 pub use registry::{AnyPolicy, PolicyContext, PolicyFactory, PolicyRegistry, parse_params};
+pub use ucb::{Arm, Ucb};
 pub use view::{
     DeviceView, EndReason, ImageInfo, LinkView, NodeId, NodeInfo, NodeView, SystemView, TaskOutcome, TaskView,
 };
+pub use weighted_random::WeightedRandom;
+pub use weighted_score::{Variant, WeightedScore};
 
 use crate::engine::SimRng;
 

@@ -4,11 +4,19 @@
 //! user policies registered by name, so a scenario can name a policy written
 //! outside offsim (see `examples/custom_policy.rs`).
 
-use super::builtin::{BuiltinPolicy, Local, Offload, Threshold};
+use super::adaptive::Adaptive;
+use super::baseline::{Random, RoundRobin};
+use super::builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
+use super::estimated::{DeadlineAware, EarliestFinish, MinEnergy};
+use super::image_aware::ImageAware;
+use super::ucb::Ucb;
+use super::weighted_random::WeightedRandom;
+use super::weighted_score::{Variant, WeightedScore};
 use super::{ImageInfo, NodeId, NodeInfo, Placement, Policy, SystemView, TaskOutcome, TaskView};
-use crate::engine::SimRng;
+use crate::engine::{SimRng, nanos_from_secs};
 use crate::scenario::PolicySpec;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a policy may know when it is built: the nodes and images by name.
 #[derive(Clone, Debug)]
@@ -25,6 +33,17 @@ impl PolicyContext {
             None => {
                 let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
                 Err(format!("unknown node `{name}`; expected one of: {}", names.join(", ")))
+            }
+        }
+    }
+
+    /// The index of the image called `name`, or a message listing the names.
+    pub fn image(&self, name: &str) -> Result<u16, String> {
+        match self.images.iter().position(|i| i.name == name) {
+            Some(i) => u16::try_from(i).map_err(|_| format!("image `{name}`: more than {} images", u16::MAX)),
+            None => {
+                let names: Vec<&str> = self.images.iter().map(|i| i.name.as_str()).collect();
+                Err(format!("unknown image `{name}`; expected one of: {}", names.join(", ")))
             }
         }
     }
@@ -79,7 +98,22 @@ pub struct PolicyRegistry {
 }
 
 /// Names of the built-in policies.
-pub const BUILTIN_NAMES: &[&str] = &["local", "offload", "threshold"];
+pub const BUILTIN_NAMES: &[&str] = &[
+    "local",
+    "offload",
+    "threshold",
+    "weighted-score",
+    "weighted-random",
+    "adaptive",
+    "image-aware",
+    "random",
+    "round-robin",
+    "least-loaded",
+    "earliest-finish",
+    "min-energy",
+    "deadline-aware",
+    "ucb",
+];
 
 impl PolicyRegistry {
     /// A registry with the built-in policies only.
@@ -146,6 +180,150 @@ fn default_threshold() -> f64 {
     0.8
 }
 
+/// `weighted-score` (source document 3.1); defaults are the document's.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct WeightedScoreParams {
+    w_cpu: f64,
+    w_bandwidth: f64,
+    w_energy: f64,
+    bandwidth_norm_mbps: f64,
+    threshold: f64,
+    variant: Variant,
+    target_node: Option<String>,
+}
+
+impl Default for WeightedScoreParams {
+    fn default() -> Self {
+        let d = WeightedScore::default();
+        WeightedScoreParams {
+            w_cpu: d.w_cpu,
+            w_bandwidth: d.w_bandwidth,
+            w_energy: d.w_energy,
+            bandwidth_norm_mbps: d.bandwidth_norm_mbps,
+            threshold: d.threshold,
+            variant: d.variant,
+            target_node: None,
+        }
+    }
+}
+
+/// `weighted-random` (source document 3.2).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct WeightedRandomParams {
+    w_cpu: f64,
+    w_memory: f64,
+    w_latency: f64,
+    latency_norm_ms: f64,
+}
+
+impl Default for WeightedRandomParams {
+    fn default() -> Self {
+        let d = WeightedRandom::default();
+        WeightedRandomParams {
+            w_cpu: d.w_cpu,
+            w_memory: d.w_memory,
+            w_latency: d.w_latency,
+            latency_norm_ms: d.latency_norm_ms,
+        }
+    }
+}
+
+/// `adaptive` (source document 4.2).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct AdaptiveParams {
+    w_bandwidth: f64,
+    w_latency: f64,
+    w_cpu: f64,
+    max_bandwidth_mbps: f64,
+    max_latency_ms: f64,
+    window_s: f64,
+    alpha: f64,
+    beta: f64,
+    variant: Variant,
+    target_node: Option<String>,
+}
+
+impl Default for AdaptiveParams {
+    fn default() -> Self {
+        AdaptiveParams {
+            w_bandwidth: 0.4,
+            w_latency: 0.3,
+            w_cpu: 0.3,
+            max_bandwidth_mbps: 100.0,
+            max_latency_ms: 100.0,
+            window_s: 5.0,
+            alpha: 0.5,
+            beta: 0.3,
+            variant: Variant::Faithful,
+            target_node: None,
+        }
+    }
+}
+
+/// `image-aware` (source document 3.3): node name -> image names.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct ImageAwareParams {
+    preload: BTreeMap<String, Vec<String>>,
+}
+
+/// `random`, `round-robin` and `least-loaded`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct IncludeLocalParams<const DEFAULT: bool> {
+    #[serde(default = "bool_default::<DEFAULT>")]
+    include_local: bool,
+}
+
+fn bool_default<const B: bool>() -> bool {
+    B
+}
+
+/// `deadline-aware`.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct DeadlineAwareParams {
+    safety: f64,
+}
+
+impl Default for DeadlineAwareParams {
+    fn default() -> Self {
+        DeadlineAwareParams { safety: 1.0 }
+    }
+}
+
+/// `ucb`.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct UcbParams {
+    latency_scale_ms: f64,
+    exploration: f64,
+}
+
+impl Default for UcbParams {
+    fn default() -> Self {
+        UcbParams { latency_scale_ms: 1000.0, exploration: std::f64::consts::SQRT_2 }
+    }
+}
+
+/// `name` must be a finite number.
+fn finite(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() { Ok(()) } else { Err(format!("{name}: expected a finite number, got {v}")) }
+}
+
+/// `name` must be a finite number >= 0 (a weight).
+fn non_negative(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{name}: expected a finite number >= 0, got {v}")) }
+}
+
+/// `name` must be a finite number > 0 (a scale).
+fn positive(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{name}: expected a finite number > 0, got {v}")) }
+}
+
 /// Builds a built-in policy; `None` if no built-in has that name.
 fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<Option<(BuiltinPolicy, toml::Table)>, String> {
     let built = match spec.name.as_str() {
@@ -169,6 +347,110 @@ fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<Option<(Built
             let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
             (BuiltinPolicy::Threshold(Threshold { cpu_threshold: p.cpu_threshold, target }), resolved)
         }
+
+        "weighted-score" => {
+            let (p, resolved): (WeightedScoreParams, _) = parse_params(spec)?;
+            non_negative("w_cpu", p.w_cpu)?;
+            non_negative("w_bandwidth", p.w_bandwidth)?;
+            non_negative("w_energy", p.w_energy)?;
+            positive("bandwidth_norm_mbps", p.bandwidth_norm_mbps)?;
+            finite("threshold", p.threshold)?;
+            let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
+            let policy = WeightedScore {
+                w_cpu: p.w_cpu,
+                w_bandwidth: p.w_bandwidth,
+                w_energy: p.w_energy,
+                bandwidth_norm_mbps: p.bandwidth_norm_mbps,
+                threshold: p.threshold,
+                variant: p.variant,
+                target,
+            };
+            (BuiltinPolicy::WeightedScore(policy), resolved)
+        }
+        "weighted-random" => {
+            let (p, resolved): (WeightedRandomParams, _) = parse_params(spec)?;
+            non_negative("w_cpu", p.w_cpu)?;
+            non_negative("w_memory", p.w_memory)?;
+            non_negative("w_latency", p.w_latency)?;
+            positive("latency_norm_ms", p.latency_norm_ms)?;
+            let policy = WeightedRandom {
+                w_cpu: p.w_cpu,
+                w_memory: p.w_memory,
+                w_latency: p.w_latency,
+                latency_norm_ms: p.latency_norm_ms,
+            };
+            (BuiltinPolicy::WeightedRandom(policy), resolved)
+        }
+        "adaptive" => {
+            let (p, resolved): (AdaptiveParams, _) = parse_params(spec)?;
+            non_negative("w_bandwidth", p.w_bandwidth)?;
+            non_negative("w_latency", p.w_latency)?;
+            non_negative("w_cpu", p.w_cpu)?;
+            positive("max_bandwidth_mbps", p.max_bandwidth_mbps)?;
+            positive("max_latency_ms", p.max_latency_ms)?;
+            positive("window_s", p.window_s)?;
+            if !(p.alpha.is_finite() && p.alpha > 0.0 && p.alpha <= 1.0) {
+                return Err(format!("alpha: expected a smoothing factor in (0, 1], got {}", p.alpha));
+            }
+            if !(p.beta.is_finite() && (0.0..=1.0).contains(&p.beta)) {
+                return Err(format!("beta: expected a smoothing factor in [0, 1], got {}", p.beta));
+            }
+            let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
+            let mut policy = Adaptive::new(nanos_from_secs(p.window_s), p.alpha, p.beta);
+            policy.w_bandwidth = p.w_bandwidth;
+            policy.w_latency = p.w_latency;
+            policy.w_cpu = p.w_cpu;
+            policy.max_bandwidth_mbps = p.max_bandwidth_mbps;
+            policy.max_latency_ms = p.max_latency_ms;
+            policy.variant = p.variant;
+            policy.target = target;
+            (BuiltinPolicy::Adaptive(policy), resolved)
+        }
+        "image-aware" => {
+            let (p, resolved): (ImageAwareParams, _) = parse_params(spec)?;
+            let mut preload = Vec::new();
+            for (node, images) in &p.preload {
+                let id = ctx.node(node).map_err(|e| format!("preload: {e}"))?;
+                for image in images {
+                    let index = ctx.image(image).map_err(|e| format!("preload.{node}: {e}"))?;
+                    if !preload.contains(&(id, index)) {
+                        preload.push((id, index));
+                    }
+                }
+            }
+            (BuiltinPolicy::ImageAware(ImageAware { preload }), resolved)
+        }
+        "random" => {
+            let (p, resolved): (IncludeLocalParams<true>, _) = parse_params(spec)?;
+            (BuiltinPolicy::Random(Random { include_local: p.include_local }), resolved)
+        }
+        "round-robin" => {
+            let (p, resolved): (IncludeLocalParams<false>, _) = parse_params(spec)?;
+            (BuiltinPolicy::RoundRobin(RoundRobin { include_local: p.include_local, counter: 0 }), resolved)
+        }
+        "least-loaded" => {
+            let (p, resolved): (IncludeLocalParams<false>, _) = parse_params(spec)?;
+            (BuiltinPolicy::LeastLoaded(LeastLoaded { include_local: p.include_local }), resolved)
+        }
+        "earliest-finish" => {
+            let (_, resolved) = parse_params::<NoParams>(spec)?;
+            (BuiltinPolicy::EarliestFinish(EarliestFinish), resolved)
+        }
+        "min-energy" => {
+            let (_, resolved) = parse_params::<NoParams>(spec)?;
+            (BuiltinPolicy::MinEnergy(MinEnergy), resolved)
+        }
+        "deadline-aware" => {
+            let (p, resolved): (DeadlineAwareParams, _) = parse_params(spec)?;
+            positive("safety", p.safety)?;
+            (BuiltinPolicy::DeadlineAware(DeadlineAware { safety: p.safety }), resolved)
+        }
+        "ucb" => {
+            let (p, resolved): (UcbParams, _) = parse_params(spec)?;
+            positive("latency_scale_ms", p.latency_scale_ms)?;
+            non_negative("exploration", p.exploration)?;
+            (BuiltinPolicy::Ucb(Ucb::new(ctx.nodes.len(), p.latency_scale_ms / 1e3, p.exploration)), resolved)
+        }
         _ => return Ok(None),
     };
     Ok(Some(built))
@@ -177,10 +459,15 @@ fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<Option<(Built
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Variant;
 
     fn ctx() -> PolicyContext {
         let info = |n: &str| NodeInfo { name: n.into(), tier: "cloud".into(), labels: vec![] };
-        PolicyContext { nodes: vec![info("edge-1"), info("cloud-gateway")], images: vec![] }
+        let image = |n: &str| ImageInfo { name: n.into(), bytes: 1_000_000 };
+        PolicyContext {
+            nodes: vec![info("edge-1"), info("cloud-gateway")],
+            images: vec![image("resize"), image("detect")],
+        }
     }
 
     fn spec(text: &str) -> PolicySpec {
@@ -214,6 +501,124 @@ mod tests {
         assert!(e.contains("unknown field `foo`"), "{e}");
         let e = build("name = \"nope\"").err().unwrap();
         assert!(e.contains("expected one of: local, offload, threshold"), "{e}");
+    }
+
+    #[test]
+    fn every_builtin_builds_with_its_defaults() {
+        for name in BUILTIN_NAMES {
+            let text = format!("name = \"{name}\"");
+            if let Err(e) = build(&text) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_documents_numbers() {
+        let resolved = |text: &str| build(text).unwrap().1;
+        let ws = resolved("name = \"weighted-score\"");
+        assert_eq!(ws["w_cpu"].as_float(), Some(0.4));
+        assert_eq!(ws["w_bandwidth"].as_float(), Some(0.3));
+        assert_eq!(ws["w_energy"].as_float(), Some(0.3));
+        assert_eq!(ws["bandwidth_norm_mbps"].as_float(), Some(100.0));
+        assert_eq!(ws["threshold"].as_float(), Some(0.6));
+        assert_eq!(ws["variant"].as_str(), Some("faithful"));
+        let wr = resolved("name = \"weighted-random\"");
+        assert_eq!(wr["w_cpu"].as_float(), Some(0.5));
+        assert_eq!(wr["w_memory"].as_float(), Some(0.3));
+        assert_eq!(wr["w_latency"].as_float(), Some(0.2));
+        assert_eq!(wr["latency_norm_ms"].as_float(), Some(100.0));
+        let ad = resolved("name = \"adaptive\"");
+        for (k, v) in [
+            ("w_bandwidth", 0.4),
+            ("w_latency", 0.3),
+            ("w_cpu", 0.3),
+            ("max_bandwidth_mbps", 100.0),
+            ("max_latency_ms", 100.0),
+            ("window_s", 5.0),
+            ("alpha", 0.5),
+            ("beta", 0.3),
+        ] {
+            assert_eq!(ad[k].as_float(), Some(v), "{k}");
+        }
+        assert_eq!(ad["variant"].as_str(), Some("faithful"));
+        assert_eq!(resolved("name = \"random\"")["include_local"].as_bool(), Some(true));
+        assert_eq!(resolved("name = \"round-robin\"")["include_local"].as_bool(), Some(false));
+        assert_eq!(resolved("name = \"least-loaded\"")["include_local"].as_bool(), Some(false));
+        assert_eq!(resolved("name = \"deadline-aware\"")["safety"].as_float(), Some(1.0));
+        let ucb = resolved("name = \"ucb\"");
+        assert_eq!(ucb["latency_scale_ms"].as_float(), Some(1000.0));
+        assert_eq!(ucb["exploration"].as_float(), Some(std::f64::consts::SQRT_2));
+    }
+
+    #[test]
+    fn parameters_reach_the_policies() {
+        let text = "name = \"weighted-score\"\nvariant = \"corrected\"\nthreshold = 1\ntarget_node = \"edge-1\"";
+        match build(text).unwrap().0 {
+            AnyPolicy::Builtin(BuiltinPolicy::WeightedScore(p)) => {
+                assert_eq!(p.variant, Variant::Corrected);
+                assert_eq!(p.threshold, 1.0);
+                assert_eq!(p.target, Some(NodeId(0)));
+            }
+            _ => panic!("built something else"),
+        }
+        let text = "name = \"adaptive\"\nwindow_s = 2\nalpha = 0.2\ntarget_node = \"cloud-gateway\"";
+        match build(text).unwrap().0 {
+            AnyPolicy::Builtin(BuiltinPolicy::Adaptive(p)) => {
+                assert_eq!(p.target, Some(NodeId(1)));
+                assert_eq!(p.variant, Variant::Faithful);
+            }
+            _ => panic!("built something else"),
+        }
+        let text =
+            "name = \"image-aware\"\npreload = { cloud-gateway = [\"detect\", \"resize\"], edge-1 = [\"detect\"] }";
+        let (policy, resolved) = build(text).unwrap();
+        assert_eq!(policy.preload(), vec![(NodeId(1), 1), (NodeId(1), 0), (NodeId(0), 1)]);
+        assert!(resolved["preload"].as_table().is_some());
+        assert!(build("name = \"image-aware\"").unwrap().0.preload().is_empty());
+        match build("name = \"round-robin\"\ninclude_local = true").unwrap().0 {
+            AnyPolicy::Builtin(BuiltinPolicy::RoundRobin(p)) => assert!(p.include_local),
+            _ => panic!("built something else"),
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_explained() {
+        let err = |text: &str| build(text).err().unwrap_or_else(|| panic!("accepted: {text}"));
+        let e = err("name = \"weighted-score\"\nvariant = \"sideways\"");
+        assert!(e.contains("unknown variant `sideways`") && e.contains("faithful") && e.contains("corrected"), "{e}");
+        let e = err("name = \"weighted-score\"\nw_cpu = -0.1");
+        assert!(e.contains("w_cpu: expected a finite number >= 0, got -0.1"), "{e}");
+        let e = err("name = \"weighted-score\"\nbandwidth_norm_mbps = 0");
+        assert!(e.contains("bandwidth_norm_mbps: expected a finite number > 0"), "{e}");
+        let e = err("name = \"weighted-score\"\nthreshold = nan");
+        assert!(e.contains("threshold: expected a finite number"), "{e}");
+        let e = err("name = \"weighted-score\"\ntarget_node = \"mars\"");
+        assert!(e.contains("unknown node `mars`"), "{e}");
+        let e = err("name = \"weighted-random\"\nlatency_norm_ms = inf");
+        assert!(e.contains("latency_norm_ms: expected a finite number > 0"), "{e}");
+        let e = err("name = \"weighted-random\"\nw_disk = 1");
+        assert!(e.contains("unknown field `w_disk`"), "{e}");
+        let e = err("name = \"adaptive\"\nalpha = 0");
+        assert!(e.contains("alpha: expected a smoothing factor in (0, 1], got 0"), "{e}");
+        let e = err("name = \"adaptive\"\nbeta = 1.5");
+        assert!(e.contains("beta: expected a smoothing factor in [0, 1], got 1.5"), "{e}");
+        let e = err("name = \"adaptive\"\nwindow_s = -5");
+        assert!(e.contains("window_s: expected a finite number > 0"), "{e}");
+        let e = err("name = \"image-aware\"\npreload = { mars = [\"detect\"] }");
+        assert!(e.contains("preload: unknown node `mars`; expected one of: edge-1, cloud-gateway"), "{e}");
+        let e = err("name = \"image-aware\"\npreload = { edge-1 = [\"ocr\"] }");
+        assert!(e.contains("preload.edge-1: unknown image `ocr`; expected one of: resize, detect"), "{e}");
+        let e = err("name = \"deadline-aware\"\nsafety = 0");
+        assert!(e.contains("safety: expected a finite number > 0"), "{e}");
+        let e = err("name = \"ucb\"\nlatency_scale_ms = 0");
+        assert!(e.contains("latency_scale_ms: expected a finite number > 0"), "{e}");
+        let e = err("name = \"ucb\"\nexploration = -1");
+        assert!(e.contains("exploration: expected a finite number >= 0"), "{e}");
+        let e = err("name = \"random\"\ninclude_local = 1");
+        assert!(e.contains("include_local") || e.contains("bool"), "{e}");
+        let e = err("name = \"min-energy\"\nsafety = 1");
+        assert!(e.contains("unknown field `safety`"), "{e}");
     }
 
     #[test]

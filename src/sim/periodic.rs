@@ -56,7 +56,12 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         }
     }
 
-    pub(super) fn on_battery_check<Q: PendingEvents<Event>>(&mut self, now: SimTime, d: u32, s: &mut Scheduler<Event, Q>) {
+    pub(super) fn on_battery_check<Q: PendingEvents<Event>>(
+        &mut self,
+        now: SimTime,
+        d: u32,
+        s: &mut Scheduler<Event, Q>,
+    ) {
         self.world.devices[d as usize].battery_check_pending = false;
         self.device_touch(now, d);
         self.device_settle(now, d, s);
