@@ -9,6 +9,9 @@
 //! Every case runs the binary three times: into a `--out` directory that
 //! does not exist, into an existing empty one, and with `--dry-run`.
 
+mod common;
+
+use common::TempDir;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -29,30 +32,6 @@ fn fixture(name: &str) -> PathBuf {
 /// `<fixture>:<line>:`, how a trace error starts.
 fn at_line(trace: &str, line: u32) -> String {
     format!("{}:{line}:", fixture(trace).display())
-}
-
-/// A directory under the system temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(case: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("offsim-bad-input-{}-{n}-{case}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-        TempDir(path)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// What one run of the binary did.
@@ -180,7 +159,7 @@ fn fail_case(case: &str, mode: &str, problems: &[String], o: &Outcome) {
 /// holding every `expected` string and leaves nothing behind: into a fresh
 /// `--out` directory, into an existing empty one, and with `--dry-run`.
 fn assert_rejected(case: &str, scenario: &Path, extra: &[&str], expected: &[String]) {
-    let tmp = TempDir::new(case);
+    let tmp = TempDir::new("bad-input", case);
 
     let fresh = tmp.join("fresh-out");
     let o = offsim(&tmp, &args(scenario, extra, Some(&fresh), false));
@@ -404,7 +383,7 @@ fn trace_error_on_a_late_row() {
 fn trace_error_after_results_reached_the_disk() {
     // 15,000 good rows first: well over a megabyte of tasks.csv rows has
     // been flushed to the temporary file when row 15,001 fails.
-    let input = TempDir::new("big_trace_input");
+    let input = TempDir::new("bad-input", "big_trace_input");
     let scenario = fs::read_to_string(fixture("trace_late_error.toml"))
         .expect("read the fixture")
         .replace("trace_late_error.csv", "big.csv");
@@ -447,7 +426,7 @@ fn trace_input_larger_than_a_byte_counter() {
 fn unwritable_output_directory_under_a_regular_file() {
     // Tests run as root, so permission bits would not stop a write: a
     // directory cannot be created under a regular file whoever you are.
-    let tmp = TempDir::new("out_under_file");
+    let tmp = TempDir::new("bad-input", "out_under_file");
     let afile = tmp.join("afile");
     fs::write(&afile, "not a directory\n").expect("write afile");
     let out = afile.join("out");
@@ -463,7 +442,7 @@ fn unwritable_output_directory_under_a_regular_file() {
 
 #[test]
 fn output_path_is_a_regular_file() {
-    let tmp = TempDir::new("out_is_file");
+    let tmp = TempDir::new("bad-input", "out_is_file");
     let afile = tmp.join("afile");
     fs::write(&afile, "not a directory\n").expect("write afile");
     let o = offsim(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&afile), false));
@@ -481,7 +460,7 @@ fn output_path_is_a_regular_file() {
 
 #[test]
 fn failed_run_leaves_an_earlier_runs_results_untouched() {
-    let tmp = TempDir::new("keep_earlier");
+    let tmp = TempDir::new("bad-input", "keep_earlier");
     let out = tmp.join("out");
     let ok = offsim(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&out), false));
     assert_eq!(ok.code, Some(0), "the first run should succeed\n{}", ok.describe());
@@ -504,7 +483,7 @@ fn failed_run_leaves_an_earlier_runs_results_untouched() {
 fn failed_run_removes_the_directories_it_created() {
     // `--out a/b/c` where none exists: the failed run must not leave `a` or
     // `a/b` behind either.
-    let tmp = TempDir::new("nested_out");
+    let tmp = TempDir::new("bad-input", "nested_out");
     let out = tmp.join("new/deeper/out");
     let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
     let mut problems = rejection_problems(&o, &[at_line("trace_late_error.csv", 501)]);
@@ -524,7 +503,7 @@ fn dry_run_of_valid_scenarios_exits_0_and_writes_nothing() {
         ("valid.toml", "valid (scenario valid)".to_string()),
         ("trace_ok.toml", "valid (scenario trace_ok, trace of 4 tasks)".to_string()),
     ] {
-        let tmp = TempDir::new("dry_run_ok");
+        let tmp = TempDir::new("bad-input", "dry_run_ok");
         let out = tmp.join("out");
         let existing = tmp.join("existing");
         fs::create_dir(&existing).expect("create a directory");
@@ -555,7 +534,7 @@ fn dry_run_of_valid_scenarios_exits_0_and_writes_nothing() {
 
 #[test]
 fn dry_run_of_a_bad_trace_exits_2() {
-    let tmp = TempDir::new("dry_run_bad");
+    let tmp = TempDir::new("bad-input", "dry_run_bad");
     let out = tmp.join("out");
     let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), true));
     let mut problems =

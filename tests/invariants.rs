@@ -10,11 +10,13 @@
 //! task and its attributes; and runs are deterministic, with the seed and
 //! scenario hash recorded in `manifest.json`.
 
+mod common;
+
+use common::TempDir;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A run taking longer than this has hung; it is killed and the test fails.
@@ -25,30 +27,6 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 // ---- running the binary ------------------------------------------------
-
-/// A directory under the system temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("offsim-invariants-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-        TempDir(path)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs `offsim run <scenario> <extra> --out <tmp>/<out>` and requires
 /// success; returns the result directory.
@@ -560,7 +538,7 @@ struct Checked {
 
 /// Runs a fixture under each of its seeds and checks every invariant.
 fn run_and_check(fx: &Fixture) -> Vec<Checked> {
-    let tmp = TempDir::new(fx.file);
+    let tmp = TempDir::new("invariants", fx.file);
     fx.seeds
         .iter()
         .map(|&seed| {
@@ -631,7 +609,7 @@ fn trace_replay_keeps_every_task_once() {
     let kinds = all_kinds(&run_and_check(&TRACE));
     assert!(count(&kinds, "offload", "completed") > 0 && count(&kinds, "local", "completed") > 0, "{kinds:?}");
 
-    let tmp = TempDir::new("trace_rows");
+    let tmp = TempDir::new("invariants", "trace_rows");
     let dir = run_ok(&tmp, &fixture("trace.toml"), &[], "out");
     let trace = Csv::read(&fixture("trace.csv"));
     let tasks = Csv::read(&dir.join("tasks.csv"));
@@ -685,7 +663,7 @@ fn is_sha256(v: &str) -> bool {
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_tasks() {
-    let tmp = TempDir::new("determinism");
+    let tmp = TempDir::new("invariants", "determinism");
     let scenario = fixture(MIXED.file);
     let a = run_ok(&tmp, &scenario, &["--seed", "11"], "a");
     let b = run_ok(&tmp, &scenario, &["--seed", "11"], "b");

@@ -163,68 +163,15 @@ builtin_policies!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{SimTime, stream};
-    use crate::policy::{DeviceView, LinkView};
+    use crate::policy::testing::{self, rng, task};
 
-    fn device(util: f64) -> DeviceView {
-        DeviceView {
-            cores: 1,
-            speed_hz: 1e9,
-            queue_len: 0,
-            busy_cores: 0,
-            cpu_utilisation: util,
-            battery_fraction: None,
-            idle_w: 1.0,
-            busy_w: 2.0,
-            tx_w: 0.5,
-            rx_w: 0.5,
-            offload_overhead_cycles: 0.0,
-            setup_rtts: 0.0,
-            header_bytes: 0,
-        }
-    }
-
+    /// A node with `cores`, `busy` of them busy and `queue` tasks waiting.
     fn node(id: u32, cores: u32, busy: u32, queue: u32) -> NodeView {
-        let link = LinkView { bandwidth_bps: 1e6, latency_s: 0.01 };
-        NodeView {
-            id: NodeId(id),
-            cores,
-            speed_hz: 2e9,
-            memory_bytes: 1 << 30,
-            free_memory_bytes: 1 << 30,
-            queue_len: queue,
-            busy_cores: busy,
-            cpu_utilisation: 0.0,
-            image_cached: true,
-            container_warm: true,
-            cold_start_s: 0.5,
-            pull_bandwidth_bps: 1e8,
-            pull_latency_s: 0.01,
-            uplink: link,
-            downlink: link,
-            report_age_s: 0.0,
-        }
+        NodeView { cores, busy_cores: busy, queue_len: queue, ..testing::node(id) }
     }
 
-    fn task() -> TaskView {
-        TaskView {
-            id: 0,
-            device: 0,
-            arrival: SimTime::ZERO,
-            work_cycles: 1e9,
-            input_bytes: 0,
-            output_bytes: 0,
-            memory_bytes: 0,
-            image: None,
-            image_bytes: 0,
-            priority: 0,
-            deadline: None,
-        }
-    }
-
-    fn view<'a>(util: f64, nodes: &'a [NodeView]) -> SystemView<'a> {
-        let link = LinkView { bandwidth_bps: 1e6, latency_s: 0.01 };
-        SystemView { now: SimTime::ZERO, device: device(util), uplink: link, downlink: link, nodes }
+    fn view(util: f64, nodes: &[NodeView]) -> SystemView<'_> {
+        testing::view(testing::device(util), nodes)
     }
 
     #[test]
@@ -232,7 +179,7 @@ mod tests {
         // The source document's example: offload when CPU exceeds 80 %.
         let nodes = [node(0, 4, 0, 0), node(1, 4, 0, 0)];
         let mut p = Threshold { cpu_threshold: 0.8, target: Some(NodeId(1)) };
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = rng();
         assert_eq!(p.decide(&task(), &view(0.79, &nodes), &mut rng), Placement::Local);
         assert_eq!(p.decide(&task(), &view(0.80, &nodes), &mut rng), Placement::Local);
         assert_eq!(p.decide(&task(), &view(0.92, &nodes), &mut rng), Placement::Offload(NodeId(1)));
@@ -242,7 +189,7 @@ mod tests {
     fn threshold_without_target_uses_least_loaded() {
         let nodes = [node(0, 4, 4, 2), node(1, 8, 2, 0)];
         let mut p = Threshold { cpu_threshold: 0.8, target: None };
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = rng();
         assert_eq!(p.decide(&task(), &view(0.95, &nodes), &mut rng), Placement::Offload(NodeId(1)));
     }
 
@@ -260,14 +207,14 @@ mod tests {
         // Node 1 is the target but the task's constraints leave only nodes 0 and 2.
         let nodes = [node(0, 4, 4, 0), node(2, 4, 1, 0)];
         let mut p = Offload { target: Some(NodeId(1)) };
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = rng();
         assert_eq!(p.decide(&task(), &view(0.0, &nodes), &mut rng), Placement::Offload(NodeId(2)));
     }
 
     #[test]
     fn least_loaded_policy_compares_the_device_only_when_asked() {
         let nodes = [node(0, 2, 2, 1), node(1, 4, 2, 0)]; // loads 1.5 and 0.5
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = rng();
         let mut v = view(0.0, &nodes);
         v.device.busy_cores = 1; // device load 1.0
         let mut p = LeastLoaded { include_local: false };
@@ -283,7 +230,7 @@ mod tests {
     #[test]
     fn offload_without_nodes_falls_back_to_local() {
         let mut p = Offload { target: None };
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = rng();
         assert_eq!(p.decide(&task(), &view(1.0, &[]), &mut rng), Placement::Local);
         let mut local = Local;
         assert_eq!(local.decide(&task(), &view(1.0, &[node(0, 1, 0, 0)]), &mut rng), Placement::Local);
