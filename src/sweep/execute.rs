@@ -1,0 +1,92 @@
+//! Running the pending runs in parallel: one rayon task per run on a pool
+//! of `--jobs` threads. Each run builds its own policy, simulates, and saves
+//! its row at once; results come back in run-id order whatever the thread
+//! count, and a run's outcome depends only on its scenario and seed.
+
+use super::plan::Plan;
+use super::progress::Progress;
+use super::store::SweepDir;
+use super::tables::{run_row, to_csv};
+use crate::error::{Error, Result};
+use crate::policy::PolicyRegistry;
+use crate::run::{RunOptions, build_policy, run_with, simulate_with};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How to run the pending runs.
+pub struct Execution<'a> {
+    pub plan: &'a Plan,
+    pub registry: &'a PolicyRegistry,
+    pub store: &'a SweepDir,
+    pub header: &'a [String],
+    pub jobs: usize,
+    /// Write each run's own result files in `runs/<id>/`.
+    pub write_tasks: bool,
+    /// Recorded in per-run manifests.
+    pub command_line: &'a [String],
+}
+
+impl Execution<'_> {
+    /// Runs `pending` (run ids, ascending) and returns their rows in the
+    /// same order. The first failing run stops the sweep; runs already
+    /// saved stay saved.
+    pub fn run(&self, pending: &[usize], progress: &Progress) -> Result<Vec<Vec<String>>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs)
+            .thread_name(|i| format!("offsim-sweep-{i}"))
+            .build()
+            .map_err(|e| {
+                Error::io(self.store.path(), "cannot start the worker threads", std::io::Error::other(e.to_string()))
+            })?;
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            if progress.enabled() {
+                scope.spawn(|| {
+                    let mut ticks = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(100));
+                        ticks += 1;
+                        if ticks % 10 == 0 {
+                            progress.draw();
+                        }
+                    }
+                });
+            }
+            let rows = pool.install(|| {
+                pending
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|&id| {
+                        let row = self.one(id)?;
+                        progress.finished_one();
+                        Ok(row)
+                    })
+                    .collect::<Result<Vec<_>>>()
+            });
+            stop.store(true, Ordering::Relaxed);
+            rows
+        })
+    }
+
+    /// Runs `id`, saves its row and returns it.
+    fn one(&self, id: usize) -> Result<Vec<String>> {
+        let plan = self.plan;
+        let spec = plan.run(id);
+        let scenario = &plan.cell(spec.point, spec.policy).scenario;
+        let summary = if self.write_tasks {
+            let opts = RunOptions {
+                seed: Some(spec.seed),
+                out_dir: Some(self.store.run_dir(id)),
+                command_line: self.command_line.to_vec(),
+            };
+            run_with(scenario, &opts, self.registry)?.summary
+        } else {
+            let (policy, _) = build_policy(scenario, self.registry)?;
+            simulate_with(scenario, spec.seed, policy)?.0
+        };
+        let row = run_row(plan, &spec, &summary);
+        self.store.save_run(id, &to_csv(self.header, [&row]))?;
+        Ok(row)
+    }
+}

@@ -1,0 +1,238 @@
+//! `runs.csv` (one row per run) and `comparison.csv` (one row per grid
+//! point, policy and metric, with confidence intervals and the paired
+//! difference against the baseline policy).
+//!
+//! Both are built from the rows as saved in `runs/<id>.csv` (metrics with
+//! six decimals), so a resumed sweep produces the same bytes as one that
+//! ran straight through.
+
+use super::plan::{Plan, RunSpec, display_value};
+use super::stats::Estimate;
+use crate::metrics::{Summary, SummaryAccumulator, Totals};
+
+/// Columns before the parameters.
+const RUN_KEYS: [&str; 5] = ["run_id", "point", "policy", "replication", "seed"];
+
+/// The metric columns of `summary.csv`, in order.
+pub fn metric_names() -> Vec<String> {
+    Summary::new(&SummaryAccumulator::default(), Totals::default()).columns().into_iter().map(|(k, _)| k).collect()
+}
+
+/// `parameter_<path>` per grid axis.
+fn parameter_columns(plan: &Plan) -> Vec<String> {
+    plan.axes.iter().map(|a| format!("parameter_{}", a.path)).collect()
+}
+
+/// The header of `runs.csv`.
+pub fn runs_header(plan: &Plan) -> Vec<String> {
+    let mut h: Vec<String> = RUN_KEYS.iter().map(|s| s.to_string()).collect();
+    h.extend(parameter_columns(plan));
+    h.extend(metric_names());
+    h
+}
+
+/// The cells identifying run `r` (everything before the metrics).
+pub fn run_keys(plan: &Plan, r: &RunSpec) -> Vec<String> {
+    let mut row = vec![
+        r.id.to_string(),
+        r.point.to_string(),
+        plan.policies[r.policy].label.clone(),
+        r.replication.to_string(),
+        r.seed.to_string(),
+    ];
+    row.extend(plan.values(r.point).into_iter().map(display_value));
+    row
+}
+
+/// The `runs.csv` row of run `r`.
+pub fn run_row(plan: &Plan, r: &RunSpec, summary: &Summary) -> Vec<String> {
+    let mut row = run_keys(plan, r);
+    row.extend(summary.columns().into_iter().map(|(_, v)| v));
+    row
+}
+
+/// CSV text of a header and rows.
+pub fn to_csv<'a>(header: &[String], rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(header).expect("writing to memory");
+    for r in rows {
+        w.write_record(r).expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// Statistics of one metric for one policy at one grid point.
+#[derive(Clone, Debug)]
+pub struct MetricStats {
+    pub point: usize,
+    pub policy: usize,
+    /// Index into [`metric_names`].
+    pub metric: usize,
+    pub estimate: Estimate,
+    /// Paired difference policy - baseline; `None` for the baseline itself.
+    pub diff: Option<Estimate>,
+}
+
+/// Every (point, policy, metric) of a sweep, point-major, then policy, then
+/// metric in `summary.csv` order.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub metrics: Vec<String>,
+    pub stats: Vec<MetricStats>,
+}
+
+impl Comparison {
+    /// Computes the statistics from the `runs.csv` rows of every run, in
+    /// run-id order.
+    pub fn new(plan: &Plan, rows: &[Vec<String>]) -> Self {
+        let metrics = metric_names();
+        let first_metric = RUN_KEYS.len() + plan.axes.len();
+        let reps = plan.replications as usize;
+        let np = plan.policies.len();
+        // values[(point * np + policy) * reps + r][metric], parsed.
+        let value = |id: usize, m: usize| rows[id].get(first_metric + m).and_then(|c| c.parse::<f64>().ok());
+        let series = |point: usize, policy: usize, m: usize| -> Vec<Option<f64>> {
+            (0..reps).map(|r| value((point * np + policy) * reps + r, m)).collect()
+        };
+        let mut stats = Vec::new();
+        for point in 0..plan.points.len() {
+            for policy in 0..np {
+                for metric in 0..metrics.len() {
+                    let xs = series(point, policy, metric);
+                    let diff =
+                        (policy != plan.baseline).then(|| Estimate::paired(&xs, &series(point, plan.baseline, metric)));
+                    stats.push(MetricStats { point, policy, metric, estimate: Estimate::of_present(&xs), diff });
+                }
+            }
+        }
+        Self { metrics, stats }
+    }
+
+    /// The statistics of `metric` for `policy` at `point`.
+    pub fn get(&self, point: usize, policy: usize, metric: &str) -> Option<&MetricStats> {
+        let m = self.metrics.iter().position(|x| x == metric)?;
+        self.stats.iter().find(|s| s.point == point && s.policy == policy && s.metric == m)
+    }
+
+    /// The header of `comparison.csv`.
+    pub fn header(plan: &Plan) -> Vec<String> {
+        let mut h = vec!["point".to_string()];
+        h.extend(parameter_columns(plan));
+        h.extend(
+            [
+                "policy",
+                "metric",
+                "n",
+                "mean",
+                "std",
+                "ci95_half_width",
+                "baseline",
+                "diff_mean",
+                "diff_ci95_half_width",
+                "diff_significant",
+            ]
+            .map(String::from),
+        );
+        h
+    }
+
+    /// The CSV text of `comparison.csv`.
+    pub fn to_csv(&self, plan: &Plan) -> Vec<u8> {
+        let num = |v: Option<f64>| v.map_or_else(String::new, |x| format!("{x:.6}"));
+        let baseline = &plan.policies[plan.baseline].label;
+        let rows: Vec<Vec<String>> = self
+            .stats
+            .iter()
+            .map(|s| {
+                let mut row = vec![s.point.to_string()];
+                row.extend(plan.values(s.point).into_iter().map(display_value));
+                let e = &s.estimate;
+                let d = s.diff.unwrap_or_default();
+                row.extend([
+                    plan.policies[s.policy].label.clone(),
+                    self.metrics[s.metric].clone(),
+                    e.n.to_string(),
+                    num(e.mean),
+                    num(e.std),
+                    num(e.ci95_half_width),
+                    baseline.clone(),
+                    num(d.mean),
+                    num(d.ci95_half_width),
+                    d.excludes_zero().map_or_else(String::new, |b| b.to_string()),
+                ]);
+                row
+            })
+            .collect();
+        to_csv(&Self::header(plan), &rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyRegistry;
+    use crate::scenario::LoadedScenario;
+    use crate::sweep::ExperimentFlags;
+
+    const SMALL: &str = r#"policy = { name = "local" }
+workload = { max_tasks = 5 }
+[experiment]
+replications = 3
+policies = [{ name = "local" }, { name = "threshold", label = "thr" }]
+[[networks]]
+name = "n"
+up = { bandwidth_mbps = 1 }
+down = { bandwidth_mbps = 1 }
+[[devices]]
+name = "d"
+network = "n"
+speed_ghz = 1
+power = { idle_w = 1, busy_w = 2 }
+workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
+"#;
+
+    #[test]
+    fn missing_values_are_left_out_and_empty_cells_mark_the_undefined() {
+        let s = LoadedScenario::from_toml(SMALL, "t", "t", ".".as_ref(), &[]).unwrap();
+        let plan = Plan::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
+        let metrics = metric_names();
+        let lat = metrics.iter().position(|m| m == "latency_mean_ms").unwrap();
+        // latency_mean_ms: local 10, 20, (none); thr 7, 15, 30.
+        let lat_values = [Some("10"), Some("20"), None, Some("7"), Some("15"), Some("30")];
+        let rows: Vec<Vec<String>> =
+            (0..plan.runs())
+                .map(|id| {
+                    let mut row = run_keys(&plan, &plan.run(id));
+                    row.extend((0..metrics.len()).map(|m| {
+                        if m == lat { lat_values[id].unwrap_or_default().to_string() } else { "1".to_string() }
+                    }));
+                    row
+                })
+                .collect();
+        let c = Comparison::new(&plan, &rows);
+        let local = c.get(0, 0, "latency_mean_ms").unwrap();
+        assert_eq!((local.estimate.n, local.estimate.mean), (2, Some(15.0)));
+        assert!(local.diff.is_none(), "the baseline has no difference");
+        let thr = c.get(0, 1, "latency_mean_ms").unwrap();
+        assert_eq!(thr.estimate.n, 3);
+        // Paired over replications 0 and 1 only: -3 and -5.
+        let d = thr.diff.unwrap();
+        assert_eq!((d.n, d.mean), (2, Some(-4.0)));
+        let text = String::from_utf8(c.to_csv(&plan)).unwrap();
+        assert!(text.starts_with("point,policy,metric,n,mean,std,ci95_half_width,baseline,diff_mean,"), "{text}");
+        let line = |policy: &str, metric: &str| {
+            text.lines().find(|l| l.starts_with(&format!("0,{policy},{metric},"))).unwrap().to_string()
+        };
+        // s = sqrt(50), half-width = 12.706205 * sqrt(50) / sqrt(2) = 63.531025.
+        assert_eq!(line("local", "latency_mean_ms"), "0,local,latency_mean_ms,2,15.000000,7.071068,63.531025,local,,,");
+        // 7, 15, 30: mean 17.333333, s = 11.676187, half-width = 4.302653 *
+        // 11.676187 / sqrt(3) = 29.005257. Differences -3, -5: s = sqrt(2),
+        // half-width = 12.706205 * sqrt(2) / sqrt(2).
+        assert_eq!(
+            line("thr", "latency_mean_ms"),
+            "0,thr,latency_mean_ms,3,17.333333,11.676187,29.005257,local,-4.000000,12.706205,false"
+        );
+        // Constant metrics: zero width, a zero difference is not significant.
+        assert_eq!(line("thr", "tasks"), "0,thr,tasks,3,1.000000,0.000000,0.000000,local,0.000000,0.000000,false");
+    }
+}
