@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A file being written under a temporary name.
 pub struct PendingFile {
@@ -71,7 +72,11 @@ impl OutputDir {
     /// Starts writing `name` in the directory, under a temporary name.
     pub fn create(&mut self, name: &str) -> Result<PendingFile> {
         let target = self.dir.join(name);
-        let temp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        // Unique per process and per file, so threads writing the same name
+        // in one directory cannot collide.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = self.dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
         let file = File::create(&temp).map_err(|e| Error::io(&target, "cannot create", e))?;
         self.temps.push(temp.clone());
         Ok(PendingFile { writer: BufWriter::with_capacity(1 << 20, file), temp, target })

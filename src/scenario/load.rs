@@ -65,19 +65,21 @@ impl LoadedScenario {
         Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// This scenario with more `--set` overrides applied, validated again.
-    /// Errors name the override.
+    /// This scenario with more overrides applied one at a time, each
+    /// checked and validated: an error names the override that broke it.
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
         let mut table = toml::Table::try_from(&self.spec).map_err(|e| Error::Scenario {
             file: self.origin.clone(),
             message: format!("cannot re-serialise the scenario: {e}"),
         })?;
+        let mut spec = self.spec.clone();
         for arg in overrides {
+            let fail = |message: String| Error::Override { arg: arg.clone(), message };
             apply_override(&mut table, arg)?;
+            spec =
+                Scenario::deserialize(toml::Value::Table(table.clone())).map_err(|e| fail(e.message().to_string()))?;
+            validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
         }
-        let fail = |message: String| Error::Override { arg: overrides.join(" "), message };
-        let spec = Scenario::deserialize(toml::Value::Table(table)).map_err(|e| fail(e.message().to_string()))?;
-        validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
         Ok(Self { spec, origin: self.origin.clone(), base_dir: self.base_dir.clone() })
     }
 
@@ -224,7 +226,9 @@ workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
         let t = s.with_overrides(&["devices.d.speed_ghz=2.5".into(), "policy={ name = \"offload\" }".into()]).unwrap();
         assert_eq!(t.spec.devices[0].speed_ghz, 2.5);
         assert_eq!(t.spec.policy.name, "offload");
-        let e = s.with_overrides(&["devices.d.speed_ghz=-1".into()]).unwrap_err().to_string();
+        let e =
+            s.with_overrides(&["devices.d.cores=2".into(), "devices.d.speed_ghz=-1".into()]).unwrap_err().to_string();
+        assert!(e.starts_with("--set devices.d.speed_ghz=-1:"), "only the breaking override is named: {e}");
         assert!(e.contains("devices[d].speed_ghz") && e.contains("> 0"), "{e}");
     }
 

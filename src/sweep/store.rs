@@ -30,7 +30,7 @@ fn refuse(path: PathBuf, why: String) -> Error {
     Error::io(path, "cannot run the sweep here", std::io::Error::other(format!("{why}; {how}")))
 }
 
-/// `.<name>.tmp-<pid>`, how [`OutputDir`] names files being written.
+/// `.<name>.tmp-<pid>-<n>`, how [`OutputDir`] names files being written.
 fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
