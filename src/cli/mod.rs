@@ -1,0 +1,34 @@
+//! Command-line interface: one file per command, each turning its
+//! arguments into a library call and printing what a person needs to see.
+
+mod run;
+mod sweep;
+
+use clap::{Parser, Subcommand};
+use offsim::Result;
+
+/// offsim: a deterministic simulator for edge-to-cloud task offload policies.
+#[derive(Parser, Debug)]
+#[command(name = "offsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one scenario and write its result directory.
+    Run(run::RunArgs),
+    /// Run a scenario's experiment (policies x replications x grid) in
+    /// parallel and compare the policies (see docs/sweeps.md).
+    Sweep(sweep::SweepArgs),
+}
+
+/// Executes a parsed command.
+pub fn execute(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Sweep(args) => sweep::execute(args),
+    }
+}
