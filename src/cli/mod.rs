@@ -6,6 +6,7 @@ mod sweep;
 
 use clap::{Parser, Subcommand};
 use offsim::Result;
+use std::process::ExitCode;
 
 /// offsim: a deterministic simulator for edge-to-cloud task offload policies.
 #[derive(Parser, Debug)]
@@ -25,8 +26,9 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
 }
 
-/// Executes a parsed command.
-pub fn execute(cli: Cli) -> Result<()> {
+/// Executes a parsed command; the exit code for success (some commands,
+/// such as a failed check, succeed with a non-zero code).
+pub fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Sweep(args) => sweep::execute(args),

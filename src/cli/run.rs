@@ -6,6 +6,7 @@ use offsim::policy::{EndReason, PolicyRegistry};
 use offsim::run::{self, RunOptions, RunReport};
 use offsim::scenario::LoadedScenario;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Arguments of `offsim run`.
 #[derive(clap::Args, Debug)]
@@ -26,19 +27,19 @@ pub struct RunArgs {
     pub dry_run: bool,
 }
 
-pub fn execute(args: RunArgs) -> Result<()> {
+pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
     if args.dry_run {
         let rows = run::dry_run(&scenario, &PolicyRegistry::new())?;
         let trace =
             if scenario.spec.workload.trace.is_some() { format!(", trace of {rows} tasks") } else { String::new() };
         println!("{}: valid (scenario {}{trace})", scenario.origin, scenario.name());
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let opts = RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect() };
     let report = run::run(&scenario, &opts)?;
     print_report(scenario.name(), &report);
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn pct(v: Option<f64>) -> String {

@@ -6,6 +6,7 @@ use offsim::policy::PolicyRegistry;
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::{self, ExperimentFlags, SweepOptions};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Arguments of `offsim sweep`.
 #[derive(clap::Args, Debug)]
@@ -49,7 +50,7 @@ pub struct SweepArgs {
     pub overrides: Vec<String>,
 }
 
-pub fn execute(args: SweepArgs) -> Result<()> {
+pub fn execute(args: SweepArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
     let opts = SweepOptions {
         flags: ExperimentFlags {
@@ -67,5 +68,5 @@ pub fn execute(args: SweepArgs) -> Result<()> {
     };
     let report = sweep::sweep(&scenario, &PolicyRegistry::new(), &opts)?;
     print!("{}", sweep::console::summary(&report));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
