@@ -15,16 +15,18 @@
 //! with equal times are delivered in the order they were scheduled.
 
 pub mod queue;
+pub mod radix;
 pub mod rng;
 pub mod time;
 
 pub use queue::{BinaryHeapEvents, PendingEvents};
+pub use radix::RadixEvents;
 pub use rng::{SimRng, stream};
 pub use time::{NANOS_PER_SEC, SimTime, nanos_from_millis, nanos_from_secs};
 
 /// The clock and the pending events, as seen by a model while it handles an
 /// event.
-pub struct Scheduler<E, Q: PendingEvents<E> = BinaryHeapEvents<E>> {
+pub struct Scheduler<E, Q: PendingEvents<E> = RadixEvents<E>> {
     now: SimTime,
     pending: Q,
     delivered: u64,

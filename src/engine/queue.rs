@@ -2,8 +2,9 @@
 //!
 //! Two events scheduled for the same instant are delivered in the order they
 //! were scheduled (first in, first out). The set sits behind the
-//! [`PendingEvents`] trait so that a faster structure can replace the binary
-//! heap without touching the model.
+//! [`PendingEvents`] trait: the engine uses the radix heap of
+//! [`super::radix`]; the binary heap here is the simple reference it is
+//! tested and benchmarked against.
 
 use super::time::SimTime;
 use std::cmp::Ordering;
@@ -15,8 +16,9 @@ pub trait PendingEvents<E> {
     fn push(&mut self, time: SimTime, event: E);
     /// Removes and returns the earliest event (FIFO among equal times).
     fn pop(&mut self) -> Option<(SimTime, E)>;
-    /// The time of the earliest event, if any.
-    fn peek_time(&self) -> Option<SimTime>;
+    /// The time of the earliest event, if any. (`&mut`: a set may need to
+    /// reorganise itself to find it.)
+    fn peek_time(&mut self) -> Option<SimTime>;
     /// Number of pending events.
     fn len(&self) -> usize;
     /// True when no event is pending.
@@ -79,7 +81,7 @@ impl<E> PendingEvents<E> for BinaryHeapEvents<E> {
         self.heap.pop().map(|e| (e.time, e.event))
     }
 
-    fn peek_time(&self) -> Option<SimTime> {
+    fn peek_time(&mut self) -> Option<SimTime> {
         self.heap.peek().map(|e| e.time)
     }
 

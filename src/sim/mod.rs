@@ -19,7 +19,7 @@ pub use event::Event;
 pub use sink::{NullSink, Sink};
 
 use crate::dist::Sampler;
-use crate::engine::{self, BinaryHeapEvents, PendingEvents, Scheduler, SimRng, SimTime, Stop};
+use crate::engine::{self, PendingEvents, RadixEvents, Scheduler, SimRng, SimTime, Stop};
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, SummaryAccumulator};
 use crate::model::{Flow, TaskRef, TaskSlab, World, link_view};
@@ -153,8 +153,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Runs to the end; returns the summary, the sink and the policy (which
     /// may have learnt something).
     pub fn run(mut self) -> Result<(Summary, S, P)> {
-        let devices = self.world.devices.len();
-        let mut sched = Scheduler::new(BinaryHeapEvents::with_capacity(devices + 64));
+        let mut sched = Scheduler::new(RadixEvents::default());
         self.start(&mut sched)?;
         let horizon = self.cfg.horizon;
         let stop = engine::run(&mut self, &mut sched, horizon);
