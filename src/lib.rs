@@ -63,6 +63,7 @@
 //! component draws from its own stream derived from the seed, no hash-map
 //! iteration decides anything, and one run is single-threaded.
 
+pub mod check;
 pub mod dist;
 pub mod energy;
 pub mod engine;
@@ -70,6 +71,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod network;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod run;

@@ -458,17 +458,30 @@ fn output_path_is_a_regular_file() {
     fail_case("out_is_file", "--out is a regular file", &problems, &o);
 }
 
+/// Every file under `dir` (recursively, e.g. plots/) with its bytes, sorted.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for name in entries(dir) {
+        let path = dir.join(&name);
+        if path.is_dir() {
+            files.extend(snapshot(&path).into_iter().map(|(n, b)| (format!("{name}/{n}"), b)));
+        } else {
+            files.push((name, fs::read(&path).expect("read a result")));
+        }
+    }
+    files.sort();
+    files
+}
+
 #[test]
 fn failed_run_leaves_an_earlier_runs_results_untouched() {
     let tmp = TempDir::new("bad-input", "keep_earlier");
     let out = tmp.join("out");
     let ok = offsim(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&out), false));
     assert_eq!(ok.code, Some(0), "the first run should succeed\n{}", ok.describe());
-    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
-        entries(dir).into_iter().map(|n| (n.clone(), fs::read(dir.join(&n)).expect("read a result"))).collect()
-    };
     let before = snapshot(&out);
-    assert_eq!(before.len(), RESULT_FILES.len(), "{:?}", entries(&out));
+    let names: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(RESULT_FILES.iter().all(|f| names.contains(f)), "{names:?}");
     let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
     let mut problems = rejection_problems(&o, &[at_line("trace_late_error.csv", 501)]);
     let after = snapshot(&out);

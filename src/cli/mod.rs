@@ -1,6 +1,9 @@
 //! Command-line interface: one file per command, each turning its
 //! arguments into a library call and printing what a person needs to see.
 
+mod check;
+mod merge;
+mod plan;
 mod run;
 mod sweep;
 
@@ -24,6 +27,14 @@ pub enum Command {
     /// Run a scenario's experiment (policies x replications x grid) in
     /// parallel and compare the policies (see docs/sweeps.md).
     Sweep(sweep::SweepArgs),
+    /// Find, per policy, the smallest value of an integer scenario field that
+    /// meets every SLO with 95 % confidence (see docs/plan-and-check.md).
+    Plan(plan::PlanArgs),
+    /// Compare a run or sweep with a baseline: exit 0 pass, 3 regression,
+    /// 2 bad input (see docs/plan-and-check.md).
+    Check(check::CheckArgs),
+    /// Combine the directories of a sharded sweep (offsim sweep --shard K/N).
+    Merge(merge::MergeArgs),
 }
 
 /// Executes a parsed command; the exit code for success (some commands,
@@ -32,5 +43,8 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Sweep(args) => sweep::execute(args),
+        Command::Plan(args) => plan::execute(args),
+        Command::Check(args) => check::execute(args),
+        Command::Merge(args) => merge::execute(args),
     }
 }

@@ -48,10 +48,20 @@ pub struct SweepArgs {
     /// Override a scenario field, e.g. --set nodes.cloud.cores=32 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Run only shard K of N: the runs with run_id % N == K - 1 (1-based K);
+    /// combine the shards with `offsim merge` [default: from a Slurm array
+    /// task's SLURM_ARRAY_TASK_ID, _MIN and _COUNT, else the whole sweep].
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 pub fn execute(args: SweepArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
+    let shard = sweep::Shard::resolve(args.shard.as_deref())
+        .map_err(|message| offsim::Error::Scenario { file: args.scenario.display().to_string(), message })?;
+    if let Some((s, from)) = &shard {
+        eprintln!("offsim sweep: shard {s} (from {from})");
+    }
     let opts = SweepOptions {
         flags: ExperimentFlags {
             policies: args.policies,
@@ -65,6 +75,7 @@ pub fn execute(args: SweepArgs) -> Result<ExitCode> {
         write_tasks: args.tasks,
         progress: sweep::progress::wanted(args.no_progress),
         command_line: std::env::args().collect(),
+        shard: shard.map(|(s, _)| s),
     };
     let report = sweep::sweep(&scenario, &PolicyRegistry::new(), &opts)?;
     print!("{}", sweep::console::summary(&report));

@@ -63,6 +63,17 @@ pub fn summary(r: &SweepReport) -> String {
         r.jobs,
         if r.jobs == 1 { "" } else { "s" }
     );
+    if let Some(shard) = r.shard {
+        out += &format!(
+            "  shard       {shard}: the {} runs with run_id % {} == {} of {total}\n",
+            r.shard_runs,
+            shard.count,
+            shard.index - 1
+        );
+        out += &format!("  results     {}/ (sweep.json, runs/)\n", r.out_dir.display());
+        out += "  combine the shards' directories with: offsim merge OUT DIR...\n";
+        return out;
+    }
     out += &format!("  results     {}/ (runs.csv, comparison.csv, sweep.json, runs/)\n\n", r.out_dir.display());
 
     let mut rows = Vec::new();

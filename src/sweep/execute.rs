@@ -8,6 +8,7 @@ use super::progress::Progress;
 use super::store::SweepDir;
 use super::tables::{run_row, to_csv};
 use crate::error::{Error, Result};
+use crate::metrics::Summary;
 use crate::policy::PolicyRegistry;
 use crate::run::{RunOptions, build_policy, run_with, simulate_with};
 use rayon::prelude::*;
@@ -82,11 +83,30 @@ impl Execution<'_> {
             };
             run_with(scenario, &opts, self.registry)?.summary
         } else {
-            let (policy, _) = build_policy(scenario, self.registry)?;
-            simulate_with(scenario, spec.seed, policy)?.0
+            simulate_run(plan, self.registry, id)?
         };
         let row = run_row(plan, &spec, &summary);
         self.store.save_run(id, &to_csv(self.header, [&row]))?;
         Ok(row)
     }
+}
+
+/// Simulates run `id` of `plan`, writing no file.
+fn simulate_run(plan: &Plan, registry: &PolicyRegistry, id: usize) -> Result<Summary> {
+    let spec = plan.run(id);
+    let scenario = &plan.cell(spec.point, spec.policy).scenario;
+    let (policy, _) = build_policy(scenario, registry)?;
+    Ok(simulate_with(scenario, spec.seed, policy)?.0)
+}
+
+/// Simulates the runs `ids` of `plan` in parallel on `jobs` threads, saving
+/// nothing, and returns their summaries in the order of `ids` (used by
+/// `offsim plan`, which probes a few grid points at a time).
+pub fn summaries(plan: &Plan, registry: &PolicyRegistry, ids: &[usize], jobs: usize) -> Result<Vec<Summary>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .thread_name(|i| format!("offsim-run-{i}"))
+        .build()
+        .map_err(|e| Error::io(".", "cannot start the worker threads", std::io::Error::other(e.to_string())))?;
+    pool.install(|| ids.par_iter().with_max_len(1).map(|&id| simulate_run(plan, registry, id)).collect())
 }

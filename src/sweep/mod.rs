@@ -18,19 +18,26 @@
 //! - [`record`]: `sweep.json` and the sweep's identity hash;
 //! - [`tables`]: `runs.csv` and `comparison.csv`;
 //! - [`stats`]: means, Student-t intervals, paired differences;
+//!   [`student`]: Student's t for any level and degrees of freedom;
+//! - [`shard`]: `--shard K/N` and Slurm array tasks; [`merge`]: combining
+//!   the shards' directories;
 //! - [`progress`], [`console`]: what the user sees.
 
 pub mod console;
 pub mod execute;
+pub mod merge;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod shard;
 pub mod stats;
 pub mod store;
+pub mod student;
 pub mod tables;
 
 pub use plan::{ExperimentFlags, Plan};
-pub use tables::Comparison;
+pub use shard::Shard;
+pub use tables::{Comparison, Layout};
 
 use crate::error::Result;
 use crate::policy::PolicyRegistry;
@@ -53,6 +60,9 @@ pub struct SweepOptions {
     pub progress: bool,
     /// Recorded in `sweep.json` (and per-run manifests).
     pub command_line: Vec<String>,
+    /// Run only this shard's runs (`--shard K/N`); `runs.csv` and
+    /// `comparison.csv` are then left to `offsim merge`.
+    pub shard: Option<Shard>,
 }
 
 /// What a sweep did.
@@ -67,7 +77,12 @@ pub struct SweepReport {
     /// Worker threads used.
     pub jobs: usize,
     pub wall: Duration,
+    /// Empty for a partial shard.
     pub comparison: Comparison,
+    /// The shard run, when it is not the whole sweep.
+    pub shard: Option<Shard>,
+    /// Runs of this shard (all runs without one).
+    pub shard_runs: usize,
 }
 
 /// The default output directory of a sweep of `scenario`.
@@ -81,24 +96,25 @@ pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
 pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepOptions) -> Result<SweepReport> {
     let started = Instant::now();
     let plan = Plan::new(scenario, &opts.flags, registry)?;
-    let (hash, sweep_json) = record::describe(&plan, opts.write_tasks, &opts.command_line);
+    let shard = opts.shard.filter(|s| !s.is_whole());
+    let (hash, sweep_json) = record::describe(&plan, opts.write_tasks, &opts.command_line, shard);
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let store = store::SweepDir::open(&out_dir, &hash)?;
     store.prepare(&sweep_json)?;
 
     let header = tables::runs_header(&plan);
-    let mut rows: Vec<Option<Vec<String>>> = (0..plan.runs())
-        .map(|id| {
-            let keys = tables::run_keys(&plan, &plan.run(id));
-            store.load_run(id, &header, |row| row.starts_with(&keys))
-        })
-        .collect();
+    let mine: Vec<usize> = (0..plan.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
+    let mut rows: Vec<Option<Vec<String>>> = vec![None; plan.runs()];
+    for &id in &mine {
+        let keys = tables::run_keys(&plan, &plan.run(id));
+        rows[id] = store.load_run(id, &header, |row| row.starts_with(&keys));
+    }
     let resumed = rows.iter().filter(|r| r.is_some()).count();
-    let pending: Vec<usize> = (0..plan.runs()).filter(|&id| rows[id].is_none()).collect();
+    let pending: Vec<usize> = mine.iter().copied().filter(|&id| rows[id].is_none()).collect();
     let jobs =
         opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(1);
 
-    let progress = progress::Progress::new(opts.progress, plan.runs(), resumed);
+    let progress = progress::Progress::new(opts.progress, mine.len(), resumed);
     let execution = execute::Execution {
         plan: &plan,
         registry,
@@ -113,15 +129,31 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
     for (&id, row) in pending.iter().zip(done?) {
         rows[id] = Some(row);
     }
+    let report = |comparison| SweepReport {
+        out_dir: out_dir.clone(),
+        resumed,
+        ran: pending.len(),
+        jobs,
+        wall: started.elapsed(),
+        comparison,
+        shard,
+        shard_runs: mine.len(),
+        plan: plan.clone(),
+    };
+    if shard.is_some() {
+        store.finish(&[(store::SWEEP_JSON, sweep_json.as_bytes())])?;
+        return Ok(report(Comparison { metrics: tables::metric_names(), stats: Vec::new() }));
+    }
     let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.expect("every run is done")).collect();
 
-    let comparison = Comparison::new(&plan, &rows);
+    let layout = Layout::of(&plan);
+    let comparison = Comparison::new(&layout, &rows);
     let runs_csv = tables::to_csv(&header, &rows);
-    let comparison_csv = comparison.to_csv(&plan);
+    let comparison_csv = comparison.to_csv(&layout);
     store.finish(&[
         (store::SWEEP_JSON, sweep_json.as_bytes()),
         ("runs.csv", &runs_csv),
         ("comparison.csv", &comparison_csv),
     ])?;
-    Ok(SweepReport { plan, out_dir, resumed, ran: pending.len(), jobs, wall: started.elapsed(), comparison })
+    Ok(report(comparison))
 }

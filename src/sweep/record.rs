@@ -6,10 +6,12 @@
 //! the policies with their labels, the seeds, the effective scenario of
 //! every grid point and policy (policy defaults filled in), the traces'
 //! contents, and whether per-run files are written. It leaves out the
-//! baseline (it only shapes `comparison.csv`, which is rebuilt) and the
-//! command line.
+//! baseline (it only shapes `comparison.csv`, which is rebuilt), the
+//! command line and the shard (every shard of a sweep has the same hash,
+//! which is how `offsim merge` knows they belong together).
 
 use super::plan::Plan;
+use super::shard::Shard;
 use crate::scenario::PolicySpec;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -78,12 +80,15 @@ struct SweepRecord<'a> {
     experiment_sha256: &'a str,
     experiment: ExperimentRecord<'a>,
     command_line: &'a [String],
+    /// `K/N` in the directory of one shard of a sharded sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
     runs: usize,
     files: [&'static str; 4],
 }
 
 /// The identity hash and the text of `sweep.json`.
-pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String]) -> (String, String) {
+pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String], shard: Option<Shard>) -> (String, String) {
     let version = env!("CARGO_PKG_VERSION");
     let scenario_sha256 = plan.base.canonical_hash(&plan.base.spec.policy.params);
     let grid: Vec<AxisRecord> = plan.axes.iter().map(|a| AxisRecord { path: &a.path, values: &a.values }).collect();
@@ -136,6 +141,7 @@ pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String]) -> (Str
             cells: &cells,
         },
         command_line,
+        shard: shard.filter(|s| !s.is_whole()).map(|s| s.to_string()),
         runs: plan.runs(),
         files: ["sweep.json", "runs.csv", "comparison.csv", "runs/<run_id>.csv"],
     };

@@ -19,14 +19,19 @@ pub fn metric_names() -> Vec<String> {
 }
 
 /// `parameter_<path>` per grid axis.
-fn parameter_columns(plan: &Plan) -> Vec<String> {
-    plan.axes.iter().map(|a| format!("parameter_{}", a.path)).collect()
+fn parameter_columns(paths: &[String]) -> Vec<String> {
+    paths.iter().map(|p| format!("parameter_{p}")).collect()
 }
 
 /// The header of `runs.csv`.
 pub fn runs_header(plan: &Plan) -> Vec<String> {
+    runs_header_for(&Layout::of(plan).axis_paths)
+}
+
+/// The header of `runs.csv` for a sweep whose grid paths are `axis_paths`.
+pub fn runs_header_for(axis_paths: &[String]) -> Vec<String> {
     let mut h: Vec<String> = RUN_KEYS.iter().map(|s| s.to_string()).collect();
-    h.extend(parameter_columns(plan));
+    h.extend(parameter_columns(axis_paths));
     h.extend(metric_names());
     h
 }
@@ -73,6 +78,36 @@ pub struct MetricStats {
     pub diff: Option<Estimate>,
 }
 
+/// What the tables need to know of a sweep's shape: grid paths, each
+/// point's values as written in CSV cells, the policy labels, the baseline
+/// and the replication count. Built from a [`Plan`], or by `offsim merge`
+/// from `sweep.json` and the saved rows.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub axis_paths: Vec<String>,
+    /// Per point, the value of each axis as written in `runs.csv`.
+    pub point_values: Vec<Vec<String>>,
+    pub labels: Vec<String>,
+    /// Index into `labels`.
+    pub baseline: usize,
+    pub replications: u32,
+}
+
+impl Layout {
+    /// The layout of `plan`.
+    pub fn of(plan: &Plan) -> Self {
+        Layout {
+            axis_paths: plan.axes.iter().map(|a| a.path.clone()).collect(),
+            point_values: (0..plan.points.len())
+                .map(|p| plan.values(p).into_iter().map(display_value).collect())
+                .collect(),
+            labels: plan.policies.iter().map(|p| p.label.clone()).collect(),
+            baseline: plan.baseline,
+            replications: plan.replications,
+        }
+    }
+}
+
 /// Every (point, policy, metric) of a sweep, point-major, then policy, then
 /// metric in `summary.csv` order.
 #[derive(Clone, Debug)]
@@ -84,18 +119,18 @@ pub struct Comparison {
 impl Comparison {
     /// Computes the statistics from the `runs.csv` rows of every run, in
     /// run-id order.
-    pub fn new(plan: &Plan, rows: &[Vec<String>]) -> Self {
+    pub fn new(plan: &Layout, rows: &[Vec<String>]) -> Self {
         let metrics = metric_names();
-        let first_metric = RUN_KEYS.len() + plan.axes.len();
+        let first_metric = RUN_KEYS.len() + plan.axis_paths.len();
         let reps = plan.replications as usize;
-        let np = plan.policies.len();
+        let np = plan.labels.len();
         // values[(point * np + policy) * reps + r][metric], parsed.
         let value = |id: usize, m: usize| rows[id].get(first_metric + m).and_then(|c| c.parse::<f64>().ok());
         let series = |point: usize, policy: usize, m: usize| -> Vec<Option<f64>> {
             (0..reps).map(|r| value((point * np + policy) * reps + r, m)).collect()
         };
         let mut stats = Vec::new();
-        for point in 0..plan.points.len() {
+        for point in 0..plan.point_values.len() {
             for policy in 0..np {
                 for metric in 0..metrics.len() {
                     let xs = series(point, policy, metric);
@@ -115,9 +150,9 @@ impl Comparison {
     }
 
     /// The header of `comparison.csv`.
-    pub fn header(plan: &Plan) -> Vec<String> {
+    pub fn header(plan: &Layout) -> Vec<String> {
         let mut h = vec!["point".to_string()];
-        h.extend(parameter_columns(plan));
+        h.extend(parameter_columns(&plan.axis_paths));
         h.extend(
             [
                 "policy",
@@ -137,19 +172,19 @@ impl Comparison {
     }
 
     /// The CSV text of `comparison.csv`.
-    pub fn to_csv(&self, plan: &Plan) -> Vec<u8> {
+    pub fn to_csv(&self, plan: &Layout) -> Vec<u8> {
         let num = |v: Option<f64>| v.map_or_else(String::new, |x| format!("{x:.6}"));
-        let baseline = &plan.policies[plan.baseline].label;
+        let baseline = &plan.labels[plan.baseline];
         let rows: Vec<Vec<String>> = self
             .stats
             .iter()
             .map(|s| {
                 let mut row = vec![s.point.to_string()];
-                row.extend(plan.values(s.point).into_iter().map(display_value));
+                row.extend(plan.point_values[s.point].iter().cloned());
                 let e = &s.estimate;
                 let d = s.diff.unwrap_or_default();
                 row.extend([
-                    plan.policies[s.policy].label.clone(),
+                    plan.labels[s.policy].clone(),
                     self.metrics[s.metric].clone(),
                     e.n.to_string(),
                     num(e.mean),
@@ -209,7 +244,8 @@ workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
                     row
                 })
                 .collect();
-        let c = Comparison::new(&plan, &rows);
+        let layout = Layout::of(&plan);
+        let c = Comparison::new(&layout, &rows);
         let local = c.get(0, 0, "latency_mean_ms").unwrap();
         assert_eq!((local.estimate.n, local.estimate.mean), (2, Some(15.0)));
         assert!(local.diff.is_none(), "the baseline has no difference");
@@ -218,7 +254,7 @@ workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
         // Paired over replications 0 and 1 only: -3 and -5.
         let d = thr.diff.unwrap();
         assert_eq!((d.n, d.mean), (2, Some(-4.0)));
-        let text = String::from_utf8(c.to_csv(&plan)).unwrap();
+        let text = String::from_utf8(c.to_csv(&layout)).unwrap();
         assert!(text.starts_with("point,policy,metric,n,mean,std,ci95_half_width,baseline,diff_mean,"), "{text}");
         let line = |policy: &str, metric: &str| {
             text.lines().find(|l| l.starts_with(&format!("0,{policy},{metric},"))).unwrap().to_string()
