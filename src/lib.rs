@@ -72,12 +72,15 @@ pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod plan;
+pub mod plot;
 pub mod policy;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
+#[cfg(feature = "tables")]
+pub mod tables;
 pub mod workload;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 mod check;
 mod merge;
 mod plan;
+mod report;
 mod run;
 mod sweep;
 
@@ -27,6 +28,9 @@ pub enum Command {
     /// Run a scenario's experiment (policies x replications x grid) in
     /// parallel and compare the policies (see docs/sweeps.md).
     Sweep(sweep::SweepArgs),
+    /// Draw the plots of a run or sweep result directory into DIR/plots/
+    /// (see docs/plots.md).
+    Report(report::ReportArgs),
     /// Find, per policy, the smallest value of an integer scenario field that
     /// meets every SLO with 95 % confidence (see docs/plan-and-check.md).
     Plan(plan::PlanArgs),
@@ -43,6 +47,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Sweep(args) => sweep::execute(args),
+        Command::Report(args) => report::execute(args),
         Command::Plan(args) => plan::execute(args),
         Command::Check(args) => check::execute(args),
         Command::Merge(args) => merge::execute(args),

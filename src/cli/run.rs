@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Validate the scenario (and trace) without running.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not draw plots into the result directory's plots/ (tables are still written).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
@@ -39,6 +42,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let opts = RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect() };
     let report = run::run(&scenario, &opts)?;
     print_report(scenario.name(), &report);
+    super::report::render(&report.out_dir, !args.no_plots)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,9 @@ pub struct SweepArgs {
     /// Do not draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Do not draw plots into DIR/plots/ at the end (tables are still written).
+    #[arg(long)]
+    pub no_plots: bool,
     /// Base seed: replication r uses seed + r [default: simulation.seed].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -79,5 +82,8 @@ pub fn execute(args: SweepArgs) -> Result<ExitCode> {
     };
     let report = sweep::sweep(&scenario, &PolicyRegistry::new(), &opts)?;
     print!("{}", sweep::console::summary(&report));
+    if report.out_dir.join("comparison.csv").is_file() {
+        super::report::render(&report.out_dir, !args.no_plots)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,70 @@
+//! Reads the result files the plots need (with the `csv` crate, so plots
+//! work without the `tables` feature).
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// A CSV file: header and rows of text cells.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Table> {
+        let bad = |e: csv::Error| Error::io(path, "cannot read", std::io::Error::other(e.to_string()));
+        let mut r = csv::Reader::from_path(path).map_err(bad)?;
+        let header = r.headers().map_err(bad)?.iter().map(str::to_string).collect();
+        let mut rows = Vec::new();
+        for rec in r.records() {
+            rows.push(rec.map_err(bad)?.iter().map(str::to_string).collect());
+        }
+        Ok(Table { header, rows })
+    }
+
+    /// Index of column `name`.
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Text of `row`'s column `name` ("" if absent).
+    pub fn text<'a>(&'a self, row: &'a [String], name: &str) -> &'a str {
+        self.col(name).and_then(|i| row.get(i)).map_or("", String::as_str)
+    }
+
+    /// Number in `row`'s column `name`; `None` if empty or absent.
+    pub fn num(&self, row: &[String], name: &str) -> Option<f64> {
+        self.text(row, name).parse().ok()
+    }
+}
+
+/// Latencies (ms, sorted) of the completed measured tasks of `tasks.csv`.
+pub fn completed_latencies(tasks: &Path) -> Result<Vec<f64>> {
+    let t = Table::read(tasks)?;
+    let mut v: Vec<f64> = t
+        .rows
+        .iter()
+        .filter(|r| t.text(r, "end_reason") == "completed" && t.text(r, "warmup") != "1")
+        .filter_map(|r| t.num(r, "latency_ms"))
+        .collect();
+    v.sort_by(f64::total_cmp);
+    Ok(v)
+}
+
+/// Nearest-rank quantile of sorted values.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+    Some(sorted[rank.min(sorted.len()) - 1])
+}
+
+/// Per-policy figures for the bar plots: a label and named values.
+#[derive(Clone, Debug)]
+pub struct PolicyRow {
+    pub policy: String,
+    pub values: Vec<f64>,
+}
