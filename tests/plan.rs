@@ -72,6 +72,13 @@ fn mmc_sizing_matches_erlang_c() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("offload: nodes.server.cores = 8"), "{text}");
+    for slo in ["slo1_wait_mean_ms", "slo2_drop_rate"] {
+        for ext in ["png", "svg"] {
+            let plot = t.join(&format!("plots/{slo}_vs_nodes_server_cores.{ext}"));
+            let size = fs::metadata(&plot).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 2000, "{} missing or nearly empty ({size} bytes)", plot.display());
+        }
+    }
     let sizing = rows(&t.join("sizing.csv"));
     assert_eq!(sizing.len(), 1);
     let row = &sizing[0];

@@ -10,7 +10,9 @@
 
 use super::bound::Judged;
 use super::{Outcome, PlanReport, PolicyPlan};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::plot::canvas::{self, Figure};
+use crate::plot::sweep_param::MetricVsParameter;
 use crate::report::OutputDir;
 use crate::sweep::tables::to_csv;
 
@@ -133,10 +135,54 @@ pub fn curve_csv(r: &PlanReport) -> Vec<u8> {
     to_csv(&header, &rows)
 }
 
-/// Writes `sizing.csv` and `curve.csv` into the report's directory.
+/// Writes `sizing.csv` and `curve.csv` into the report's directory, and
+/// one plot per objective into `plots/`.
 pub fn write(r: &PlanReport) -> Result<()> {
     let mut out = OutputDir::open(&r.out_dir)?;
     let files = vec![out.write("sizing.csv", &sizing_csv(r))?, out.write("curve.csv", &curve_csv(r))?];
+    out.commit(files, &[])?;
+    write_plots(r)
+}
+
+/// Each objective's metric against the varied field, one line per policy,
+/// with 95 % intervals: the curve of `curve.csv` as PNG and SVG.
+fn write_plots(r: &PlanReport) -> Result<()> {
+    let plots_dir = r.out_dir.join("plots");
+    let mut out = OutputDir::open(&plots_dir)?;
+    let mut files = Vec::new();
+    for (k, slo) in r.slos.iter().enumerate() {
+        let series = r
+            .policies
+            .iter()
+            .map(|p| {
+                let points = p
+                    .probes
+                    .iter()
+                    .filter_map(|(&value, judged)| {
+                        let j = &judged[k];
+                        let half = j.ci95.map(|(lo, hi)| (hi - lo) / 2.0);
+                        j.mean.map(|m| (value as f64, m, half))
+                    })
+                    .collect();
+                (p.label.clone(), points)
+            })
+            .collect();
+        let fig = MetricVsParameter {
+            metric: format!("slo{}_{}", k + 1, slo.metric),
+            metric_desc: slo.metric.clone(),
+            parameter: r.path.clone(),
+            subtitle: format!(
+                "scenario {}, objective {}, 95 % intervals over {} replications",
+                r.scenario, slo.text, r.replications
+            ),
+            series,
+        };
+        let name = fig.name();
+        let fail =
+            |e: canvas::DrawError| Error::io(plots_dir.join(&name), "cannot draw the plot", std::io::Error::other(e.0));
+        files.push(out.write(&format!("{name}.png"), &canvas::png(&fig).map_err(fail)?)?);
+        files.push(out.write(&format!("{name}.svg"), canvas::svg(&fig).map_err(fail)?.as_bytes())?);
+    }
     out.commit(files, &[])
 }
 
@@ -209,6 +255,6 @@ pub fn summary(r: &PlanReport) -> String {
         r.jobs,
         if r.jobs == 1 { "" } else { "s" }
     );
-    out += &format!("  results     {}/ (sizing.csv, curve.csv)\n", r.out_dir.display());
+    out += &format!("  results     {}/ (sizing.csv, curve.csv, plots/)\n", r.out_dir.display());
     out
 }
