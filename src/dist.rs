@@ -14,6 +14,7 @@
 //! by construction.
 
 use crate::engine::SimRng;
+use crate::special::{erfc, gamma};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto, Weibull};
 use serde::{Deserialize, Serialize};
@@ -114,7 +115,7 @@ impl DistSpec {
                 }
             }
             DistSpec::Gamma { shape, scale } => shape * scale,
-            DistSpec::Weibull { scale, shape } => scale * gamma_fn(1.0 + 1.0 / shape),
+            DistSpec::Weibull { scale, shape } => scale * gamma(1.0 + 1.0 / shape),
         }
     }
 
@@ -195,46 +196,6 @@ fn truncated_normal_mean(mean: f64, std: f64) -> f64 {
     mean + std * pdf / tail
 }
 
-/// Complementary error function (Numerical Recipes' Chebyshev fit, |err| < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
-
-/// The gamma function (Lanczos approximation, g = 7), for Weibull means.
-fn gamma_fn(x: f64) -> f64 {
-    const G: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma_fn(1.0 - x))
-    } else {
-        let x = x - 1.0;
-        let t = x + 7.5;
-        let a = G[1..].iter().enumerate().fold(G[0], |acc, (i, g)| acc + g / (x + i as f64 + 1.0));
-        (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,11 +247,5 @@ mod tests {
         let e = DistSpec::Constant { value: f64::NAN }.validate().unwrap_err();
         assert!(e.contains("finite"), "{e}");
         assert!(DistSpec::Normal { mean: -1.0, std: 1.0 }.validate().is_err());
-    }
-
-    #[test]
-    fn gamma_function_matches_factorials() {
-        assert!((gamma_fn(5.0) - 24.0).abs() < 1e-9);
-        assert!((gamma_fn(0.5) - std::f64::consts::PI.sqrt()).abs() < 1e-9);
     }
 }

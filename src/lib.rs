@@ -78,6 +78,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod special;
 pub mod sweep;
 #[cfg(feature = "tables")]
 pub mod tables;

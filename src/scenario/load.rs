@@ -206,23 +206,18 @@ mod tests {
         toml::from_str(text).unwrap()
     }
 
-    const SMALL: &str = r#"policy = { name = "local" }
-workload = { max_tasks = 1 }
-[[networks]]
-name = "n"
-up = { bandwidth_mbps = 1 }
-down = { bandwidth_mbps = 1 }
-[[devices]]
-name = "d"
-network = "n"
-speed_ghz = 1
-power = { idle_w = 1, busy_w = 2 }
-workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
-"#;
+    fn small() -> String {
+        format!(
+            "{}{}",
+            r#"policy = { name = "local" }
+workload = { max_tasks = 1 }"#,
+            crate::scenario::testing::ONE_DEVICE
+        )
+    }
 
     #[test]
     fn with_overrides_revalidates() {
-        let s = LoadedScenario::from_toml(SMALL, "t", "t", ".".as_ref(), &[]).unwrap();
+        let s = LoadedScenario::from_toml(&small(), "t", "t", ".".as_ref(), &[]).unwrap();
         let t = s.with_overrides(&["devices.d.speed_ghz=2.5".into(), "policy={ name = \"offload\" }".into()]).unwrap();
         assert_eq!(t.spec.devices[0].speed_ghz, 2.5);
         assert_eq!(t.spec.policy.name, "offload");

@@ -3,6 +3,8 @@
 
 mod load;
 mod spec;
+#[cfg(test)]
+pub(crate) mod testing;
 mod validate;
 
 pub use load::{LoadedScenario, apply_override};

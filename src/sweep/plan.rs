@@ -386,28 +386,23 @@ impl Plan {
 mod tests {
     use super::*;
 
-    const SMALL: &str = r#"policy = { name = "local" }
+    fn small() -> String {
+        format!(
+            "{}{}",
+            r#"policy = { name = "local" }
 workload = { max_tasks = 5 }
 [simulation]
 seed = 10
 [experiment]
 replications = 2
 policies = [{ name = "local" }, { name = "threshold", cpu_threshold = 0.5, label = "t50" }]
-grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }
-[[networks]]
-name = "n"
-up = { bandwidth_mbps = 1 }
-down = { bandwidth_mbps = 1 }
-[[devices]]
-name = "d"
-network = "n"
-speed_ghz = 1
-power = { idle_w = 1, busy_w = 2 }
-workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
-"#;
+grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }"#,
+            crate::scenario::testing::ONE_DEVICE
+        )
+    }
 
     fn plan(flags: ExperimentFlags) -> Result<Plan> {
-        let s = LoadedScenario::from_toml(SMALL, "t.toml", "t", ".".as_ref(), &[]).unwrap();
+        let s = LoadedScenario::from_toml(&small(), "t.toml", "t", ".".as_ref(), &[]).unwrap();
         Plan::new(&s, &flags, &PolicyRegistry::new())
     }
 
@@ -466,8 +461,8 @@ workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
 
     #[test]
     fn without_policies_the_scenarios_own_runs_alone() {
-        let s =
-            LoadedScenario::from_toml(SMALL, "t.toml", "t", ".".as_ref(), &["experiment.policies=[]".into()]).unwrap();
+        let s = LoadedScenario::from_toml(&small(), "t.toml", "t", ".".as_ref(), &["experiment.policies=[]".into()])
+            .unwrap();
         let p = Plan::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
         assert_eq!(p.policies.len(), 1);
         assert_eq!(p.policies[0].label, "local");

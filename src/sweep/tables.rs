@@ -209,26 +209,21 @@ mod tests {
     use crate::scenario::LoadedScenario;
     use crate::sweep::ExperimentFlags;
 
-    const SMALL: &str = r#"policy = { name = "local" }
+    fn small() -> String {
+        format!(
+            "{}{}",
+            r#"policy = { name = "local" }
 workload = { max_tasks = 5 }
 [experiment]
 replications = 3
-policies = [{ name = "local" }, { name = "threshold", label = "thr" }]
-[[networks]]
-name = "n"
-up = { bandwidth_mbps = 1 }
-down = { bandwidth_mbps = 1 }
-[[devices]]
-name = "d"
-network = "n"
-speed_ghz = 1
-power = { idle_w = 1, busy_w = 2 }
-workload = { rate_per_s = 1, work_mcycles = { kind = "exponential", mean = 1 } }
-"#;
+policies = [{ name = "local" }, { name = "threshold", label = "thr" }]"#,
+            crate::scenario::testing::ONE_DEVICE
+        )
+    }
 
     #[test]
     fn missing_values_are_left_out_and_empty_cells_mark_the_undefined() {
-        let s = LoadedScenario::from_toml(SMALL, "t", "t", ".".as_ref(), &[]).unwrap();
+        let s = LoadedScenario::from_toml(&small(), "t", "t", ".".as_ref(), &[]).unwrap();
         let plan = Plan::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
         let metrics = metric_names();
         let lat = metrics.iter().position(|m| m == "latency_mean_ms").unwrap();
