@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A run taking longer than this has hung; it is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,18 +45,7 @@ fn run_ok(tmp: &TempDir, scenario: &Path, extra: &[&str], out: &str) -> PathBuf 
         .stderr(File::create(&stderr).expect("stderr file"))
         .spawn()
         .expect("start offsim");
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for offsim") {
-            break status.code();
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let code = common::wait_with_timeout(&mut child, TIMEOUT);
     assert_eq!(
         code,
         Some(0),
