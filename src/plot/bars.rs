@@ -67,26 +67,7 @@ impl Figure for StackedBars {
         let names = pad_top(&self.rows.iter().map(|r| r.policy.clone()).collect::<Vec<_>>(), n);
         let total = |r: &PolicyRow| r.values.iter().map(|v| v.max(0.0)).sum::<f64>() / self.scale;
         let max = self.rows.iter().map(total).fold(0.0, f64::max).max(1e-9) * 1.15;
-        let label_width = names.iter().map(|s| s.len()).max().unwrap_or(4) as u32 * 9 + 20;
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(15)
-            .caption(&self.subtitle, style::note())
-            .x_label_area_size(50)
-            .y_label_area_size(label_width.max(60))
-            .build_cartesian_2d(0.0..max, -0.5..n as f64 - 0.5)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(style::GRID)
-            .x_desc(&self.x_desc)
-            .axis_desc_style(style::axis_desc())
-            .label_style(style::label())
-            .x_label_formatter(&|v| style::tick(*v))
-            .y_label_formatter(&|v| style::tick(*v))
-            .y_labels(0)
-            .draw()?;
-        super::legend::category_labels(&plot, &chart, &names)?;
+        let mut chart = super::canvas::category_chart(&plot, &self.subtitle, &self.x_desc, &names, 0.0..max)?;
         for (row_i, r) in self.rows.iter().enumerate() {
             let y = (n - 1 - row_i) as f64;
             let mut x0 = 0.0;

@@ -4,6 +4,7 @@
 
 use super::style::{self, SIZE};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// A drawing error, as text.
@@ -25,6 +26,40 @@ pub trait Figure {
     fn name(&self) -> String;
     /// Draws the whole figure on `root` (already filled white).
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+/// A chart with one row per category name down the y axis (first name on
+/// top) and `x` across, its grid, axis description and category labels
+/// drawn: the common frame of the horizontal bar charts.
+pub fn category_chart<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    subtitle: &str,
+    x_desc: &str,
+    names: &[String],
+    x: std::ops::Range<f64>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, DrawError> {
+    let n = names.len();
+    let label_width = names.iter().map(|s| s.len()).max().unwrap_or(4) as u32 * 9 + 20;
+    let mut chart = ChartBuilder::on(plot)
+        .margin(15)
+        .caption(subtitle, style::note())
+        .x_label_area_size(50)
+        .y_label_area_size(label_width.max(60))
+        .build_cartesian_2d(x, -0.5..n as f64 - 0.5)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(style::GRID)
+        .x_desc(x_desc)
+        .axis_desc_style(style::axis_desc())
+        .label_style(style::label())
+        .x_label_formatter(&|v| style::tick(*v))
+        .y_label_formatter(&|v| style::tick(*v))
+        .y_labels(0)
+        .draw()?;
+    super::legend::category_labels(plot, &chart, names)?;
+    Ok(chart)
 }
 
 /// The figure as PNG bytes.

@@ -42,26 +42,7 @@ impl Figure for PolicyComparison {
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
         let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1e-9);
         let lo = if lo >= 0.0 && lo - pad < 0.0 { 0.0 } else { lo - pad };
-        let label_width = names.iter().map(|s| s.len()).max().unwrap_or(4) as u32 * 9 + 20;
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(15)
-            .caption(&self.subtitle, style::note())
-            .x_label_area_size(50)
-            .y_label_area_size(label_width.max(60))
-            .build_cartesian_2d(lo..hi + pad, -0.5..n as f64 - 0.5)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(style::GRID)
-            .x_desc(&self.metric_desc)
-            .axis_desc_style(style::axis_desc())
-            .label_style(style::label())
-            .x_label_formatter(&|v| style::tick(*v))
-            .y_label_formatter(&|v| style::tick(*v))
-            .y_labels(0)
-            .draw()?;
-        super::legend::category_labels(&plot, &chart, &names)?;
+        let mut chart = super::canvas::category_chart(&plot, &self.subtitle, &self.metric_desc, &names, lo..hi + pad)?;
         if let Some(b) = self.rows.iter().find(|r| r.policy == self.baseline) {
             chart.draw_series(DashedLineSeries::new(
                 vec![(b.mean, -0.5), (b.mean, n as f64 - 0.5)],
