@@ -11,23 +11,6 @@ use offsim::policy::{
 use offsim::scenario::PolicySpec;
 use std::hint::black_box;
 
-const POLICIES: [&str; 14] = [
-    "local",
-    "offload",
-    "threshold",
-    "least-loaded",
-    "weighted-score",
-    "weighted-random",
-    "adaptive",
-    "image-aware",
-    "random",
-    "round-robin",
-    "earliest-finish",
-    "min-energy",
-    "deadline-aware",
-    "ucb",
-];
-
 const NODES: u32 = 4;
 
 fn context() -> PolicyContext {
@@ -117,7 +100,8 @@ fn decisions(c: &mut Criterion) {
     };
     let task = task();
     let mut group = c.benchmark_group("decide");
-    for name in POLICIES {
+    // Every policy the registry knows, so a new built-in is benchmarked too.
+    for name in registry.names() {
         let spec = PolicySpec { name: name.into(), params: toml::Table::new() };
         let (mut policy, _) = registry.build(&spec, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut rng = stream(1, "policy", 0);
