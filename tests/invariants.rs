@@ -234,8 +234,16 @@ const TRACE: Fixture = Fixture {
     seeds: &[1, 2],
 };
 
-const END_REASONS: [&str; 7] =
-    ["completed", "timeout", "queue_full", "battery_depleted", "insufficient_memory", "invalid_placement", "horizon"];
+const END_REASONS: [&str; 8] = [
+    "completed",
+    "timeout",
+    "queue_full",
+    "battery_depleted",
+    "insufficient_memory",
+    "invalid_placement",
+    "horizon",
+    "failed",
+];
 
 // ---- the checks ----------------------------------------------------------
 

@@ -11,7 +11,7 @@ use crate::policy::{EndReason, Placement};
 pub struct SummaryAccumulator {
     tasks: u64,
     warmup_tasks: u64,
-    by_reason: [u64; 7],
+    by_reason: [u64; 8],
     offloaded: u64,
     latency: Histogram,
     phase_sums: [u128; 5],
@@ -67,7 +67,7 @@ pub struct Summary {
     pub tasks: u64,
     pub warmup_tasks: u64,
     /// Per [`EndReason::ALL`].
-    pub ended: [u64; 7],
+    pub ended: [u64; 8],
     pub latency_mean_ms: Option<f64>,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,

@@ -135,11 +135,14 @@ pub enum EndReason {
     InvalidPlacement,
     /// The run stopped at its horizon first.
     Horizon,
+    /// Live backend only: the worker running it crashed or could not be
+    /// reached.
+    Failed,
 }
 
 impl EndReason {
     /// All reasons, in report column order.
-    pub const ALL: [EndReason; 7] = [
+    pub const ALL: [EndReason; 8] = [
         EndReason::Completed,
         EndReason::Timeout,
         EndReason::QueueFull,
@@ -147,6 +150,7 @@ impl EndReason {
         EndReason::InsufficientMemory,
         EndReason::InvalidPlacement,
         EndReason::Horizon,
+        EndReason::Failed,
     ];
 
     /// The name used in tables.
@@ -159,6 +163,7 @@ impl EndReason {
             EndReason::InsufficientMemory => "insufficient_memory",
             EndReason::InvalidPlacement => "invalid_placement",
             EndReason::Horizon => "horizon",
+            EndReason::Failed => "failed",
         }
     }
 }

@@ -39,11 +39,19 @@ impl LoadedScenario {
         overrides: &[String],
     ) -> Result<Self> {
         let fail = |message: String| Error::Scenario { file: origin.to_string(), message };
-        let mut spec: Scenario = if overrides.is_empty() {
+        let included = included_overrides(text, base_dir)?;
+        let all: Vec<String> = included.iter().map(|(_, a)| a.clone()).chain(overrides.iter().cloned()).collect();
+        let mut spec: Scenario = if all.is_empty() {
             toml::from_str(text).map_err(|e| fail(describe_toml_error(&e)))?
         } else {
-            apply_overrides(text, overrides).map_err(|e| match e {
+            apply_overrides(text, &all).map_err(|e| match e {
                 OverrideFailure::Text(e) => fail(describe_toml_error(&e)),
+                OverrideFailure::Arg(Error::Override { arg, message }) => {
+                    match included.iter().find(|(_, a)| *a == arg) {
+                        Some((file, _)) => Error::Scenario { file: file.clone(), message: format!("{arg}: {message}") },
+                        None => Error::Override { arg, message },
+                    }
+                }
                 OverrideFailure::Arg(e) => e,
             })?
         };
@@ -127,6 +135,29 @@ fn apply_overrides(text: &str, overrides: &[String]) -> Result<Scenario, Overrid
             })),
         },
     }
+}
+
+/// The overrides of the files `text` includes (its top-level `include`),
+/// in order, each with the file it comes from. A scenario that does not
+/// parse yields none here; its own parse reports the error.
+fn included_overrides(text: &str, base_dir: &Path) -> Result<Vec<(String, String)>> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else { return Ok(Vec::new()) };
+    let Some(include) = table.get("include") else { return Ok(Vec::new()) };
+    let Some(files) = include.as_array().filter(|a| a.iter().all(toml::Value::is_str)) else {
+        return Ok(Vec::new()); // the scenario's own parse names the type error
+    };
+    let mut out = Vec::new();
+    for f in files.iter().filter_map(toml::Value::as_str) {
+        let path = base_dir.join(f);
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "cannot read included file", e))?;
+        let fragment: toml::Table = toml::from_str(&text)
+            .map_err(|e| Error::Scenario { file: name.clone(), message: describe_toml_error(&e) })?;
+        for (key, value) in fragment {
+            out.push((name.clone(), format!("{key}={value}")));
+        }
+    }
+    Ok(out)
 }
 
 /// toml's messages carry line and column; keep them on one readable block.

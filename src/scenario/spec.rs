@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Fragments of overrides applied before `--set` flags, e.g. what
+    /// `offsim calibrate` writes: each file holds `"path.to.field" = value`
+    /// lines. Paths are relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
     /// Short name; defaults to the file's stem. Used for the default
     /// output directory `results/<name>/`.
     #[serde(default)]
@@ -38,6 +43,65 @@ pub struct Scenario {
     /// Used by `offsim sweep`; ignored by `offsim run`.
     #[serde(default)]
     pub experiment: Option<ExperimentSpec>,
+    /// How `offsim live`, `validate` and `calibrate` map the scenario onto
+    /// real containers (ignored by the simulator).
+    #[serde(default)]
+    pub live: Option<LiveSpec>,
+}
+
+/// `[live]`: the live backend's settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSpec {
+    /// Scenario speed one host core stands for: an entity of `speed_ghz`
+    /// and `cores` gets `cores * speed_ghz / host_core_ghz` host cores.
+    /// Raising it scales the whole workload down on the host without
+    /// changing any time in the results.
+    pub host_core_ghz: f64,
+    /// CFS period of the containers' CPU quota (shorter: smaller bursts).
+    #[serde(default = "default_cpu_period_us")]
+    pub cpu_period_us: u32,
+    /// Share of the host's cores the containers may reserve together; the
+    /// rest is left to the controller and its link emulation.
+    #[serde(default = "default_usable_cpu_fraction")]
+    pub usable_cpu_fraction: f64,
+    /// Memory limit of each worker container.
+    #[serde(default = "default_container_memory_mb")]
+    pub container_memory_mb: f64,
+    /// The Docker Engine (default: the local socket, `DOCKER_HOST` honoured).
+    #[serde(default)]
+    pub engine: Option<EngineSpec>,
+    /// Live repetitions per policy in `offsim validate`.
+    #[serde(default = "default_repetitions")]
+    pub repetitions: u32,
+}
+
+/// A Docker Engine to run on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSpec {
+    /// `unix:///path/docker.sock` or `tcp://host:port`.
+    pub url: String,
+    /// TLS client files for `tcp://` engines (all three, or none).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    #[serde(default)]
+    pub tls_key: Option<String>,
+}
+
+fn default_cpu_period_us() -> u32 {
+    10_000
+}
+fn default_usable_cpu_fraction() -> f64 {
+    0.75
+}
+fn default_container_memory_mb() -> f64 {
+    128.0
+}
+fn default_repetitions() -> u32 {
+    3
 }
 
 /// `[experiment]`: what `offsim sweep` varies.

@@ -289,6 +289,30 @@ pub fn validate(s: &Scenario) -> Check {
             );
         }
     }
+    if let Some(l) = &s.live {
+        positive("live.host_core_ghz", l.host_core_ghz)?;
+        if !(1000..=1_000_000).contains(&l.cpu_period_us) {
+            return err("live.cpu_period_us", "expected 1000 to 1000000 (the kernel's CFS period range)");
+        }
+        if !(l.usable_cpu_fraction > 0.0 && l.usable_cpu_fraction <= 1.0) {
+            return err("live.usable_cpu_fraction", "expected a fraction in (0, 1]");
+        }
+        if l.container_memory_mb.is_nan() || l.container_memory_mb < 16.0 {
+            return err("live.container_memory_mb", "expected at least 16 (MB)");
+        }
+        if l.repetitions == 0 {
+            return err("live.repetitions", "expected at least 1");
+        }
+        if let Some(e) = &l.engine {
+            let tls = [&e.tls_ca, &e.tls_cert, &e.tls_key].iter().filter(|f| f.is_some()).count();
+            if tls != 0 && tls != 3 {
+                return err("live.engine", "give all of tls_ca, tls_cert and tls_key, or none");
+            }
+            if !(e.url.starts_with("unix://") || e.url.starts_with("tcp://")) {
+                return err("live.engine.url", format!("expected unix://PATH or tcp://HOST:PORT, got `{}`", e.url));
+            }
+        }
+    }
     if let Some(e) = &s.experiment {
         if e.replications == 0 {
             return err("experiment.replications", "expected at least 1");
