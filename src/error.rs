@@ -22,6 +22,10 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{}: {action}: {source}", path.display())]
     Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    /// The live backend cannot do what was asked (engine unreachable, a
+    /// workload too large for the host, a worker lost).
+    #[error("live: {0}")]
+    Live(String),
 }
 
 impl Error {

@@ -68,6 +68,7 @@ pub mod dist;
 pub mod energy;
 pub mod engine;
 pub mod error;
+pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod network;

@@ -148,6 +148,7 @@ pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyR
         files: files.clone(),
         events: summary.totals.events,
         sim_end_s: summary.totals.end_s,
+        live: None,
     };
     finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
     let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();

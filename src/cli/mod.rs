@@ -1,12 +1,15 @@
 //! Command-line interface: one file per command, each turning its
 //! arguments into a library call and printing what a person needs to see.
 
+mod calibrate;
 mod check;
+mod live;
 mod merge;
 mod plan;
 mod report;
 mod run;
 mod sweep;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use offsim::Result;
@@ -39,6 +42,21 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Combine the directories of a sharded sweep (offsim sweep --shard K/N).
     Merge(merge::MergeArgs),
+    /// Run a scenario on real Docker containers with the same policy code
+    /// and write the same tables as `run` (see docs/live.md).
+    Live(live::LiveArgs),
+    /// Run a scenario simulated and live on the same trace, per policy, and
+    /// report how far the predictions are from reality (see docs/live.md).
+    Validate(validate::ValidateArgs),
+    /// Measure this host for the live backend (container start-up, speed
+    /// under a CPU quota, link emulation) and write a scenario fragment.
+    Calibrate(calibrate::CalibrateArgs),
+    /// The program inside live containers (started by `offsim live`).
+    #[command(hide = true)]
+    Worker {
+        /// The worker's configuration (JSON).
+        config: String,
+    },
 }
 
 /// Executes a parsed command; the exit code for success (some commands,
@@ -51,5 +69,9 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::execute(args),
         Command::Check(args) => check::execute(args),
         Command::Merge(args) => merge::execute(args),
+        Command::Live(args) => live::execute(args),
+        Command::Validate(args) => validate::execute(args),
+        Command::Calibrate(args) => calibrate::execute(args),
+        Command::Worker { config } => offsim::live::worker::serve(&config).map(|()| ExitCode::SUCCESS),
     }
 }

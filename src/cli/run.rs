@@ -54,7 +54,7 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.1}"))
 }
 
-fn print_report(name: &str, r: &RunReport) {
+pub(super) fn print_report(name: &str, r: &RunReport) {
     let s: &Summary = &r.summary;
     println!("offsim {}: scenario {name}, policy {}, seed {}", env!("CARGO_PKG_VERSION"), r.policy, r.seed);
     let ended: Vec<String> = EndReason::ALL

@@ -23,6 +23,7 @@ pub mod legend;
 pub mod style;
 pub mod sweep_param;
 pub mod utilisation;
+mod validation;
 
 use crate::error::{Error, Result};
 use crate::report::OutputDir;
@@ -67,6 +68,15 @@ pub fn render(dir: &Path) -> Result<PlotReport> {
     let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
     out.commit(finished, &stale)?;
     Ok(PlotReport { dir: out_dir, files, notes: figures.notes })
+}
+
+/// Draws `dir/validation.csv` (written by `offsim validate`) as
+/// `dir/plots/validation.png` and `.svg`: per policy, the simulated and the
+/// live p50 and p95 latency, and the error of every metric. Returns the
+/// names of the files written. A missing or malformed table is an error
+/// naming the file and the line.
+pub fn render_validation(dir: &Path) -> Result<Vec<String>> {
+    validation::render(dir)
 }
 
 /// Any of the plots.

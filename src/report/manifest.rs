@@ -26,6 +26,24 @@ pub struct Manifest {
     pub files: Vec<String>,
     pub events: u64,
     pub sim_end_s: f64,
+    /// Present for live runs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveManifest>,
+}
+
+/// How a live run was made.
+#[derive(Debug, Serialize)]
+pub struct LiveManifest {
+    /// The Docker Engine, with its version.
+    pub engine: String,
+    /// The worker image tag.
+    pub image: String,
+    pub host_core_ghz: f64,
+    pub cpu_period_us: u32,
+    /// Spin-loop iterations per second of one host core, as measured.
+    pub loop_rate_per_s: f64,
+    /// How energy figures were obtained.
+    pub energy: &'static str,
 }
 
 impl Manifest {

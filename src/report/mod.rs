@@ -10,5 +10,5 @@ mod summary_csv;
 
 pub use atomic::{OutputDir, PendingFile};
 pub use csv_sink::CsvSink;
-pub use manifest::{Manifest, RNG_CRATES, rng_crates};
+pub use manifest::{LiveManifest, Manifest, RNG_CRATES, rng_crates};
 pub use summary_csv::write_summary;

@@ -146,7 +146,9 @@ fn check_label(label: &str) -> Result<(), String> {
     }
 }
 
-fn parse_policy_flag(arg: &str) -> Result<ExperimentPolicy, String> {
+/// Parses a `--policy` argument: a name, or an inline table such as
+/// `{ name = "threshold", cpu_threshold = 0.5, label = "t50" }`.
+pub fn parse_policy_flag(arg: &str) -> Result<ExperimentPolicy, String> {
     let arg = arg.trim();
     if !arg.starts_with('{') {
         return Ok(ExperimentPolicy {

@@ -1,0 +1,52 @@
+//! `offsim live`: run a scenario on real Docker containers (see
+//! docs/live.md), or remove what interrupted live runs left behind.
+
+use offsim::live::run::{connect, run_live};
+use offsim::run::RunOptions;
+use offsim::scenario::{LiveSpec, LoadedScenario};
+use offsim::{Error, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `offsim live`.
+#[derive(clap::Args, Debug)]
+pub struct LiveArgs {
+    /// Scenario file (TOML) with a [live] section.
+    #[arg(required_unless_present = "cleanup")]
+    pub scenario: Option<PathBuf>,
+    /// Master seed (overrides simulation.seed): the workload, link jitter
+    /// and cold-start draws.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Result directory [default: results/<scenario name>/live/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a scenario field, e.g. --set live.host_core_ghz=4 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Do not draw plots into the result directory's plots/.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Remove every container, network and worker image offsim created on
+    /// the engine (the scenario's, or the local one), then exit.
+    #[arg(long)]
+    pub cleanup: bool,
+}
+
+pub fn execute(args: LiveArgs) -> Result<ExitCode> {
+    let scenario = args.scenario.as_ref().map(|p| LoadedScenario::from_file(p, &args.overrides)).transpose()?;
+    if args.cleanup {
+        let local: LiveSpec = toml::from_str("host_core_ghz = 1").expect("a valid [live] table");
+        let live = scenario.as_ref().and_then(|s| s.spec.live.as_ref()).unwrap_or(&local);
+        let engine = connect(live)?;
+        let removed = engine.cleanup(true)?;
+        println!("{}: removed {removed}", engine.describe());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scenario = scenario.ok_or_else(|| Error::Live("a scenario file is needed".into()))?;
+    let opts = RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect() };
+    let report = run_live(&scenario, &opts)?;
+    super::run::print_report(scenario.name(), &report);
+    super::report::render(&report.out_dir, !args.no_plots)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! `offsim validate`: simulated against live, per policy and metric (see
+//! docs/live.md).
+
+use offsim::live::run::{connect, live_spec, worker_image};
+use offsim::live::validate::{ValidateOptions, markdown, validate};
+use offsim::policy::PolicyRegistry;
+use offsim::scenario::LoadedScenario;
+use offsim::sweep::plan::parse_policy_flag;
+use offsim::{Error, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Arguments of `offsim validate`.
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// Scenario file (TOML) with a [live] section.
+    pub scenario: PathBuf,
+    /// Master seed (overrides simulation.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Result directory [default: results/<scenario name>/validate/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Live runs per policy [default: live.repetitions].
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// A policy to validate: a name or an inline table (repeatable; replaces
+    /// the experiment's policy list).
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
+    /// Override a scenario field (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Do not draw the validation plot.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
+    let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
+    let policies = args
+        .policies
+        .iter()
+        .map(|p| {
+            parse_policy_flag(p)
+                .map_err(|m| Error::Scenario { file: scenario.origin.clone(), message: format!("--policy {p}: {m}") })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let live = live_spec(&scenario)?;
+    let engine = Arc::new(connect(live)?);
+    let image = worker_image(&engine)?;
+    let opts = ValidateOptions {
+        seed: args.seed,
+        out_dir: args.out,
+        repetitions: args.repetitions,
+        policies,
+        command_line: std::env::args().collect(),
+    };
+    let v = validate(&scenario, &opts, &PolicyRegistry::new(), engine, &image)?;
+    println!("{}", markdown(&v, args.repetitions.unwrap_or(live.repetitions)));
+    if !args.no_plots {
+        let written = offsim::plot::render_validation(&v.out_dir)?;
+        println!("plots: {}", written.join(", "));
+    }
+    println!("results: {}/ (validation.csv, validation.md, one directory per policy and run)", v.out_dir.display());
+    Ok(ExitCode::SUCCESS)
+}

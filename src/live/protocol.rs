@@ -1,0 +1,417 @@
+//! The live backend's wire formats.
+//!
+//! **Control** (controller <-> worker, TCP to the worker's [`CONTROL_PORT`]):
+//! one JSON object per line. The controller sends [`Command`]s; the worker
+//! sends [`Event`]s. A worker serves one control connection at a time.
+//!
+//! **Data** (device worker -> link proxy -> node worker, and node worker ->
+//! proxy -> registry): right after connecting, the client sends its source
+//! index as a raw little-endian `u32` (the proxy routes on it and does not
+//! forward it); after that both directions carry *frames*: a little-endian
+//! `u32` payload length, then the payload. The first payload byte is its
+//! [`FrameKind`]. Every frame is a message as the simulator models one: the
+//! proxy receives it whole, then carries it across each emulated hop in
+//! turn (store and forward).
+
+use crate::dist::DistSpec;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+
+/// Port of a worker's control listener.
+pub const CONTROL_PORT: u16 = 7070;
+/// Port of a node worker's data listener (tasks arrive here from the proxy).
+pub const DATA_PORT: u16 = 7071;
+/// Largest frame payload accepted (1 GiB): a guard against garbage lengths.
+pub const MAX_FRAME: u32 = 1 << 30;
+
+/// What a worker is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Device,
+    Node,
+}
+
+/// A worker's configuration, passed as one JSON argument on its command line
+/// (`offsim worker '<json>'`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    /// Entity name, e.g. `camera-3` or `edge`.
+    pub name: String,
+    pub role: Role,
+    /// Device index (dense over all devices) or node index; a node sends it
+    /// as its source index when pulling images.
+    pub index: u32,
+    /// Executor threads (the entity's cores).
+    pub cores: u32,
+    /// Entity speed in cycles per second.
+    pub speed_hz: f64,
+    /// Scenario cycles one host core executes per second (`live.host_core_ghz`).
+    pub host_core_hz: f64,
+    /// Spin-loop iterations one unthrottled host core runs per second
+    /// (measured by the controller on the same host).
+    pub loop_rate: f64,
+    /// Serve the run queue by priority (highest first, FIFO among equals)
+    /// rather than FIFO.
+    pub priority_queue: bool,
+    /// Tasks waiting (not running) beyond which new ones are refused.
+    pub queue_limit: Option<u32>,
+    /// Node only: memory available to tasks (admission accounting).
+    pub memory_bytes: u64,
+    /// How often to send an [`Event::Report`] unprompted.
+    pub report_ms: f64,
+    /// Seed of the worker's own random stream (container cold starts).
+    pub seed: u64,
+    /// Node only: image sizes by index.
+    pub image_bytes: Vec<u64>,
+    /// Node only: image cache capacity.
+    pub image_cache_bytes: u64,
+    /// Node only: images held from the start.
+    pub preloaded_images: Vec<u16>,
+    /// Node only: container cold start in milliseconds.
+    pub cold_start_ms: DistSpec,
+    /// Node only: how long an idle container stays warm.
+    pub keep_alive_s: f64,
+    /// Node only: proxy address to pull images through (`None`: no registry).
+    pub registry: Option<String>,
+}
+
+/// Controller -> worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Command {
+    /// Device: run a task's work on the device.
+    Run { id: u64, cycles: f64, priority: u8 },
+    /// Device: prepare (`overhead_cycles` on a device core), then send the
+    /// task to a node through the proxy at `proxy` (connecting with source
+    /// index `route`), and wait for its result.
+    Offload(OffloadRequest),
+    /// Node: pull an image now (policy pre-loading).
+    Preload { image: u16 },
+}
+
+/// Everything a device needs to offload one task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OffloadRequest {
+    pub id: u64,
+    pub priority: u8,
+    pub overhead_cycles: f64,
+    /// The link proxy in front of the chosen node.
+    pub proxy: String,
+    /// Source index sent to the proxy (the device's index).
+    pub route: u32,
+    pub cycles: f64,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub memory_bytes: u64,
+    pub image: Option<u16>,
+    /// Protocol set-up round trips before the request.
+    pub setup_rtts: u32,
+    /// Protocol header bytes added to each message.
+    pub header_bytes: u64,
+}
+
+/// How a task ended, as the device saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Completed,
+    /// The device's or the node's queue was full.
+    QueueFull,
+    /// The task needs more memory than the node has.
+    InsufficientMemory,
+    /// Something broke (connection refused or reset, bad frame).
+    Failed {
+        error: String,
+    },
+}
+
+/// Where a task's time went, in nanoseconds, as the simulator splits it:
+/// wait, upload (incl. protocol set-up), start-up (image pull and container
+/// cold start), execution (incl. offload preparation), download.
+pub type Phases = [u64; 5];
+
+/// Worker -> controller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "kebab-case")]
+pub enum Event {
+    /// Sent once on connect.
+    Hello { name: String, role: Role },
+    /// Device: a task ended.
+    Finished {
+        id: u64,
+        status: Status,
+        phases: Phases,
+        /// Nanoseconds after the command arrived when the task's own work
+        /// started (`None` if it never did).
+        exec_start_ns: Option<u64>,
+        /// Device radio time transmitting and receiving (for energy).
+        tx_ns: u64,
+        rx_ns: u64,
+    },
+    /// Periodic (every `report_ms`) and, on devices, whenever the run queue
+    /// or the number of busy cores changes.
+    Report(Report),
+}
+
+/// A worker's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Tasks waiting for a core (not running).
+    pub queue_len: u32,
+    pub busy_cores: u32,
+    /// Cumulative core-nanoseconds spent executing tasks since the worker
+    /// started.
+    pub busy_core_ns: u64,
+    /// Node only: memory not reserved by admitted tasks.
+    pub free_memory_bytes: u64,
+    /// Node only: image indices in the cache.
+    pub cached_images: Vec<u16>,
+    /// Node only: image indices with a running or warm container.
+    pub warm_images: Vec<u16>,
+    /// The container's CPU time as the kernel accounts it (its cgroup),
+    /// in ns; `None` where the worker cannot read it.
+    pub cgroup_cpu_ns: Option<u64>,
+}
+
+/// CPU time of the cgroup this process runs in (a container's own cgroup
+/// as Docker mounts it), from cgroup v2's `cpu.stat` or v1's `cpuacct`.
+pub fn cgroup_cpu_ns() -> Option<u64> {
+    if let Ok(stat) = std::fs::read_to_string("/sys/fs/cgroup/cpu.stat") {
+        let usec = stat.lines().find_map(|l| l.strip_prefix("usage_usec "))?;
+        return usec.trim().parse::<u64>().ok().map(|us| us * 1000);
+    }
+    ["/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// First byte of every frame payload.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FrameKind {
+    /// Protocol set-up round trip (device -> node); answered by `Pong`.
+    Ping = 0,
+    /// A task: [`TaskHeader`] then `input_bytes + header_bytes` filler.
+    Task = 1,
+    /// A task's result: [`ResultHeader`] then `output_bytes + header_bytes` filler.
+    Result = 2,
+    Pong = 3,
+    /// Node -> registry: a little-endian `u64` byte count to send back.
+    Pull = 4,
+    /// Registry -> node: the image's bytes.
+    Image = 5,
+}
+
+impl FrameKind {
+    pub fn from_byte(b: u8) -> Option<FrameKind> {
+        Some(match b {
+            0 => FrameKind::Ping,
+            1 => FrameKind::Task,
+            2 => FrameKind::Result,
+            3 => FrameKind::Pong,
+            4 => FrameKind::Pull,
+            5 => FrameKind::Image,
+            _ => return None,
+        })
+    }
+}
+
+/// Fixed-size header of a `Task` frame (after the kind byte).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TaskHeader {
+    pub id: u64,
+    pub cycles: f64,
+    pub output_bytes: u64,
+    pub memory_bytes: u64,
+    pub header_bytes: u64,
+    /// `u16::MAX`: no image.
+    pub image: u16,
+    pub priority: u8,
+}
+
+impl TaskHeader {
+    pub const LEN: usize = 8 * 5 + 2 + 1;
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.id.to_le_bytes());
+        out.extend_from_slice(&self.cycles.to_le_bytes());
+        out.extend_from_slice(&self.output_bytes.to_le_bytes());
+        out.extend_from_slice(&self.memory_bytes.to_le_bytes());
+        out.extend_from_slice(&self.header_bytes.to_le_bytes());
+        out.extend_from_slice(&self.image.to_le_bytes());
+        out.push(self.priority);
+    }
+
+    pub fn decode(b: &[u8]) -> io::Result<TaskHeader> {
+        if b.len() < Self::LEN {
+            return Err(bad("short task header"));
+        }
+        Ok(TaskHeader {
+            id: u64_at(b, 0),
+            cycles: f64::from_bits(u64_at(b, 8)),
+            output_bytes: u64_at(b, 16),
+            memory_bytes: u64_at(b, 24),
+            header_bytes: u64_at(b, 32),
+            image: u16::from_le_bytes([b[40], b[41]]),
+            priority: b[42],
+        })
+    }
+}
+
+/// Outcome on the node, first in a `Result` frame (after the kind byte).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ResultHeader {
+    /// 0 completed, 1 queue full, 2 insufficient memory.
+    pub status: u8,
+    pub wait_ns: u64,
+    /// Image pull plus container cold start.
+    pub startup_ns: u64,
+    pub exec_ns: u64,
+    /// Wall clock (ns since the Unix epoch) when the task frame had fully
+    /// arrived, and when the result frame was handed to the socket.
+    pub received_unix_ns: u64,
+    pub sent_unix_ns: u64,
+}
+
+impl ResultHeader {
+    pub const LEN: usize = 1 + 8 * 5;
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.status);
+        for v in [self.wait_ns, self.startup_ns, self.exec_ns, self.received_unix_ns, self.sent_unix_ns] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    pub fn decode(b: &[u8]) -> io::Result<ResultHeader> {
+        if b.len() < Self::LEN {
+            return Err(bad("short result header"));
+        }
+        Ok(ResultHeader {
+            status: b[0],
+            wait_ns: u64_at(b, 1),
+            startup_ns: u64_at(b, 9),
+            exec_ns: u64_at(b, 17),
+            received_unix_ns: u64_at(b, 25),
+            sent_unix_ns: u64_at(b, 33),
+        })
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// Writes one frame: length, then `payload`.
+pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len()).map_err(|_| bad("frame too large"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(payload)
+}
+
+/// Reads one frame into `buf` (replacing its contents). `Ok(false)` on a
+/// clean end of stream before the frame started.
+pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len);
+    if len > MAX_FRAME {
+        return Err(bad("frame length over the limit"));
+    }
+    buf.clear();
+    buf.resize(len as usize, 0);
+    r.read_exact(buf)?;
+    Ok(true)
+}
+
+/// Sends the source index that opens a data connection.
+pub fn write_route(w: &mut impl Write, source: u32) -> io::Result<()> {
+    w.write_all(&source.to_le_bytes())
+}
+
+/// Reads the source index that opens a data connection.
+pub fn read_route(r: &mut impl Read) -> io::Result<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Nanoseconds since the Unix epoch, for phase boundaries measured on two
+/// workers (the same host's clock, or synchronised clocks across hosts).
+pub fn unix_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_round_trip() {
+        let t = TaskHeader {
+            id: 7,
+            cycles: 1.5e9,
+            output_bytes: 10,
+            memory_bytes: 1 << 20,
+            header_bytes: 4,
+            image: u16::MAX,
+            priority: 3,
+        };
+        let mut b = Vec::new();
+        t.encode(&mut b);
+        assert_eq!(b.len(), TaskHeader::LEN);
+        assert_eq!(TaskHeader::decode(&b).unwrap(), t);
+        let r = ResultHeader { status: 1, wait_ns: 2, startup_ns: 3, exec_ns: 4, received_unix_ns: 5, sent_unix_ns: 6 };
+        b.clear();
+        r.encode(&mut b);
+        assert_eq!(b.len(), ResultHeader::LEN);
+        assert_eq!(ResultHeader::decode(&b).unwrap(), r);
+        assert!(TaskHeader::decode(&b[..10]).is_err());
+    }
+
+    #[test]
+    fn frames_round_trip_and_reject_garbage_lengths() {
+        let mut wire = Vec::new();
+        write_route(&mut wire, 9).unwrap();
+        write_frame(&mut wire, b"abc").unwrap();
+        write_frame(&mut wire, b"").unwrap();
+        let mut r = &wire[..];
+        assert_eq!(read_route(&mut r).unwrap(), 9);
+        let mut buf = Vec::new();
+        assert!(read_frame(&mut r, &mut buf).unwrap());
+        assert_eq!(buf, b"abc");
+        assert!(read_frame(&mut r, &mut buf).unwrap());
+        assert!(buf.is_empty());
+        assert!(!read_frame(&mut r, &mut buf).unwrap());
+        let huge = (MAX_FRAME + 1).to_le_bytes();
+        assert!(read_frame(&mut &huge[..], &mut buf).is_err());
+    }
+
+    #[test]
+    fn commands_and_events_are_one_json_line_each() {
+        let c = Command::Run { id: 1, cycles: 2.0, priority: 0 };
+        let line = serde_json::to_string(&c).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<Command>(&line).unwrap(), c);
+        let e = Event::Finished {
+            id: 1,
+            status: Status::Failed { error: "reset".into() },
+            phases: [1, 2, 3, 4, 5],
+            exec_start_ns: None,
+            tx_ns: 0,
+            rx_ns: 0,
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
+    }
+}

@@ -1,0 +1,178 @@
+//! One live run end to end: check the scenario fits the host, build (or
+//! reuse) the worker image, start the cluster, replay the workload, write
+//! the same result files as a simulated run, and remove every container.
+
+use crate::error::{Error, Result};
+use crate::live::cluster::{Cluster, WorkerSettings};
+use crate::live::controller::{Controller, INTERRUPTED};
+use crate::live::docker::{Engine, EngineAddress, TlsFiles};
+use crate::live::image::WorkerImage;
+use crate::live::{sizing, tasks, work};
+use crate::model::World;
+use crate::policy::{Policy, PolicyRegistry};
+use crate::report::{CsvSink, LiveManifest, Manifest, OutputDir, write_summary};
+use crate::run::{RESULT_FILES, RunOptions, RunReport, build_policy};
+use crate::scenario::{LiveSpec, LoadedScenario};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// The scenario's `[live]` section, or an error saying it is needed.
+pub fn live_spec(scenario: &LoadedScenario) -> Result<&LiveSpec> {
+    scenario.spec.live.as_ref().ok_or_else(|| Error::Scenario {
+        file: scenario.origin.clone(),
+        message: "live: no [live] section; live runs need at least `live.host_core_ghz` (see docs/live.md)".into(),
+    })
+}
+
+/// Connects to the scenario's engine (the local one by default).
+pub fn connect(live: &LiveSpec) -> Result<Engine> {
+    let address = match &live.engine {
+        None => EngineAddress { url: None, tls: None },
+        Some(e) => EngineAddress {
+            url: Some(e.url.clone()),
+            tls: match (&e.tls_ca, &e.tls_cert, &e.tls_key) {
+                (Some(ca), Some(cert), Some(key)) => {
+                    Some(TlsFiles { ca: ca.into(), cert: cert.into(), key: key.into() })
+                }
+                _ => None,
+            },
+        },
+    };
+    Engine::connect(&address)
+}
+
+/// Makes Ctrl-C stop a live run cleanly (its containers are removed).
+pub fn handle_ctrl_c() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    });
+}
+
+/// The worker image for this executable, built once and reused.
+pub fn worker_image(engine: &Engine) -> Result<String> {
+    let exe = std::env::current_exe().map_err(|e| Error::Live(format!("cannot locate offsim's executable: {e}")))?;
+    let image = WorkerImage::from_executable(&exe)?;
+    engine.ensure_image(&image)?;
+    Ok(image.tag)
+}
+
+/// Runs the scenario live with its (built-in) policy; see [`run_live_with`].
+pub fn run_live(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
+    let live = live_spec(scenario)?;
+    let engine = Arc::new(connect(live)?);
+    let image = worker_image(&engine)?;
+    run_live_with(scenario, opts, &PolicyRegistry::new(), engine, &image)
+}
+
+/// Runs the scenario on `engine` with worker image `image` and a policy
+/// from `registry`; writes `tasks.csv`, `utilisation.csv`, `summary.csv`
+/// and `manifest.json` like a simulated run. On any error no result file is
+/// left behind, and the run's containers are removed in every case.
+pub fn run_live_with(
+    scenario: &LoadedScenario,
+    opts: &RunOptions,
+    registry: &PolicyRegistry,
+    engine: Arc<Engine>,
+    image: &str,
+) -> Result<RunReport> {
+    handle_ctrl_c();
+    let spec = &scenario.spec;
+    let live = live_spec(scenario)?;
+    let seed = opts.seed.unwrap_or(spec.simulation.seed);
+    let (policy, resolved_params) = build_policy(scenario, registry)?;
+    let entities = sizing::entities(spec, live);
+    let host = engine.host_info()?;
+    sizing::check_fits(&entities, live, host.ncpu, host.mem_total)?;
+    let mut world = World::build(spec, seed);
+    let planned = tasks::plan(scenario, seed, &mut world)?;
+    let preloads = preloads(scenario, &policy);
+    let loop_rate = work::measure_loop_rate();
+
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()).join("live"));
+    let mut out = OutputDir::open(&out_dir)?;
+    let tasks_file = if spec.outputs.tasks { Some(out.create("tasks.csv")?) } else { None };
+    let utilisation =
+        if spec.outputs.utilisation_interval_ms > 0.0 { Some(out.create("utilisation.csv")?) } else { None };
+    let sink = CsvSink::new(tasks_file, utilisation)?;
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let settings = WorkerSettings { seed, loop_rate, preloads };
+    let mut cluster = Cluster::start(engine.clone(), image, spec, live, entities, &settings, &tx)?;
+    drop(tx);
+    let outcome = Controller::new(spec, &world, &mut cluster, policy, seed, sink).run(&planned, &rx);
+    drop(cluster);
+    let (summary, sink, _) = outcome?;
+
+    let mut finished = Vec::new();
+    let (tasks_file, utilisation) = sink.into_files();
+    for f in [tasks_file, utilisation].into_iter().flatten() {
+        finished.push(f.finish()?);
+    }
+    finished
+        .push(out.write("summary.csv", write_summary(scenario.name(), &spec.policy.name, seed, &summary).as_bytes())?);
+    let mut files: Vec<String> = Vec::new();
+    if spec.outputs.tasks {
+        files.push("tasks.csv".into());
+    }
+    if spec.outputs.utilisation_interval_ms > 0.0 {
+        files.push("utilisation.csv".into());
+    }
+    files.extend(["summary.csv".to_string(), "manifest.json".to_string()]);
+    let manifest = Manifest {
+        offsim_version: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.name().to_string(),
+        description: spec.description.clone(),
+        scenario_file: scenario.origin.clone(),
+        scenario_sha256: scenario.canonical_hash(&resolved_params),
+        trace_sha256: None,
+        seed,
+        policy: spec.policy.name.clone(),
+        command_line: opts.command_line.clone(),
+        rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
+        rng_crates: crate::report::rng_crates(),
+        files: files.clone(),
+        events: summary.totals.events,
+        sim_end_s: summary.totals.end_s,
+        live: Some(LiveManifest {
+            engine: engine.describe(),
+            image: image.to_string(),
+            host_core_ghz: live.host_core_ghz,
+            cpu_period_us: live.cpu_period_us,
+            loop_rate_per_s: loop_rate,
+            energy: "modelled: the scenario's power models applied to CPU utilisation measured by the engine \
+                     (cgroup CPU time), plus radio power over measured transfer times",
+        }),
+    };
+    finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
+    let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();
+    out.commit(finished, &stale)?;
+    Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
+}
+
+/// Per node, the images to hold from the start: the scenario's pre-loads
+/// and the policy's.
+fn preloads<P: Policy>(scenario: &LoadedScenario, policy: &P) -> Vec<Vec<u16>> {
+    let spec = &scenario.spec;
+    let mut out: Vec<Vec<u16>> = spec
+        .nodes
+        .iter()
+        .map(|n| {
+            n.preloaded_images
+                .iter()
+                .filter_map(|p| spec.images.iter().position(|i| &i.name == p))
+                .map(|i| i as u16)
+                .collect()
+        })
+        .collect();
+    for (node, image) in policy.preload() {
+        if let Some(list) = out.get_mut(node.0 as usize)
+            && usize::from(image) < spec.images.len()
+            && !list.contains(&image)
+        {
+            list.push(image);
+        }
+    }
+    out
+}

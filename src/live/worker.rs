@@ -1,0 +1,1379 @@
+//! The program inside every live container: `offsim worker '<json>'`.
+//!
+//! A worker is one device or one node of the scenario. It serves one control
+//! connection at a time (see [`super::protocol`]): it greets the controller
+//! with [`Event::Hello`], takes [`Command`]s and answers with [`Event`]s,
+//! sending a [`Report`] every `report_ms` (a device also whenever its queue
+//! length or busy cores change).
+//!
+//! Its `cores` executor threads serve one run queue (FIFO, or by priority
+//! with FIFO among equals) and execute real work paced to the entity's speed
+//! ([`super::work::Pacer`]). As in the simulator, `queue_limit` counts
+//! waiting tasks only, and a node starts the task at the head of its queue
+//! only when a core is free and its memory fits (head-of-line).
+//!
+//! - A **device** runs `Run` tasks itself. For `Offload` it first executes
+//!   the offload preparation on one of its cores, then, on a thread of the
+//!   task's own, connects to the link proxy, makes the protocol's set-up
+//!   round trips, sends the task frame and waits for the result frame.
+//! - A **node** takes tasks on its data listener. It refuses at once a task
+//!   needing more memory than it has; it then starts the task's container as
+//!   the simulator's node model does (pulling the image from the registry,
+//!   real bytes, if it is not cached; a cold start, emulated in time, if no
+//!   container is warm; tasks of one image share one start), queues it (or
+//!   refuses it if the queue is full), executes it and sends the result.
+//!
+//! Phase times combine both sides' measurements: the device's wait and
+//! preparation, the node's wait, start-up and execution, and the transfers
+//! from the wall clocks at connect, task arrival, result send and result
+//! arrival.
+
+use super::protocol::{
+    CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, MAX_FRAME, OffloadRequest, Phases, Report, ResultHeader, Role,
+    Status, TaskHeader, WorkerConfig, unix_ns, write_frame, write_route,
+};
+use super::work::Pacer;
+use crate::energy::{CpuPower, Meter};
+use crate::engine::{SimTime, nanos_from_secs, stream};
+use crate::model::{ContainerState, ImageSlot, Node, Readiness, TaskQueue};
+use crate::scenario::QueueDiscipline;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Read and write timeout of data connections: nothing waits forever.
+const DATA_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long to try to open a data connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A controller that takes longer than this to read an event is dropped.
+const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause after a failed `accept` before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// Filler bytes are written from this many zeros at a time.
+const FILLER_CHUNK: usize = 64 * 1024;
+static ZEROS: [u8; FILLER_CHUNK] = [0; FILLER_CHUNK];
+/// `TaskHeader::image` of a task without an image.
+const NO_IMAGE: u16 = u16::MAX;
+
+/// A bound worker, ready to [`Worker::run`].
+pub struct Worker {
+    shared: Arc<Shared>,
+    control: TcpListener,
+    control_addr: SocketAddr,
+    data: Option<(TcpListener, SocketAddr)>,
+}
+
+impl Worker {
+    /// Checks `config` and binds the control listener at `control` and, for
+    /// a node, the data listener at `data` (a device has none).
+    pub fn bind(config: WorkerConfig, control: SocketAddr, data: SocketAddr) -> io::Result<Worker> {
+        let role = config.role;
+        let shared = Arc::new(Shared::new(config)?);
+        let control = TcpListener::bind(control)?;
+        let control_addr = control.local_addr()?;
+        let data = match role {
+            Role::Node => {
+                let listener = TcpListener::bind(data)?;
+                let addr = listener.local_addr()?;
+                Some((listener, addr))
+            }
+            Role::Device => None,
+        };
+        Ok(Worker { shared, control, control_addr, data })
+    }
+
+    /// Where the control listener is bound.
+    pub fn control_addr(&self) -> SocketAddr {
+        self.control_addr
+    }
+
+    /// Where the data listener is bound (nodes only).
+    pub fn data_addr(&self) -> Option<SocketAddr> {
+        self.data.as_ref().map(|d| d.1)
+    }
+
+    /// Starts the executors, the periodic reports and (for a node) the data
+    /// listener, then serves control connections one at a time until the
+    /// process is killed. Fails only if a thread cannot be started.
+    pub fn run(self) -> io::Result<()> {
+        let Worker { shared, control, data, .. } = self;
+        for core in 0..shared.config.cores {
+            let s = Arc::clone(&shared);
+            spawn(format!("core-{core}"), move || s.execute())?;
+        }
+        if let Some(period) = report_period(shared.config.report_ms) {
+            let s = Arc::clone(&shared);
+            spawn("reports".into(), move || {
+                loop {
+                    thread::sleep(period);
+                    s.report(false);
+                }
+            })?;
+        }
+        if let Some((listener, _)) = data {
+            let s = Arc::clone(&shared);
+            spawn("data".into(), move || s.accept_data(&listener))?;
+        }
+        loop {
+            match control.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = shared.serve_control(stream) {
+                        shared.log(format_args!("control connection: {e}"));
+                    }
+                    *lock(&shared.control) = None;
+                }
+                Err(e) => {
+                    shared.log(format_args!("accepting a control connection: {e}"));
+                    thread::sleep(ACCEPT_RETRY);
+                }
+            }
+        }
+    }
+}
+
+/// Entry of `offsim worker '<json>'`: parses the configuration, binds
+/// `0.0.0.0:`[`CONTROL_PORT`] (and, for a node, `0.0.0.0:`[`DATA_PORT`]) and
+/// serves until killed.
+pub fn serve(config_json: &str) -> crate::Result<()> {
+    let config: WorkerConfig = serde_json::from_str(config_json)
+        .map_err(|e| crate::Error::Live(format!("worker: bad configuration JSON: {e}")))?;
+    let any = |port| SocketAddr::from(([0, 0, 0, 0], port));
+    let name = config.name.clone();
+    let worker = Worker::bind(config, any(CONTROL_PORT), any(DATA_PORT))
+        .map_err(|e| crate::Error::Live(format!("worker {name}: {e}")))?;
+    worker.run().map_err(|e| crate::Error::Live(format!("worker {name}: {e}")))
+}
+
+/// Locks `m`, even if a thread panicked while holding it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits on `cv`, even if a thread panicked while holding its mutex.
+fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts a named thread.
+fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    thread::Builder::new().name(name).spawn(f).map(drop)
+}
+
+/// Whole nanoseconds in `d` (saturating).
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+fn bad_data(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// The period of unprompted reports; `None` if `report_ms` is not positive.
+fn report_period(report_ms: f64) -> Option<Duration> {
+    if report_ms > 0.0 { Duration::try_from_secs_f64(report_ms / 1e3).ok() } else { None }
+}
+
+// ---------------------------------------------------------------------------
+// Executors and their run queue.
+
+/// How a job went on its core.
+#[derive(Copy, Clone, Debug)]
+struct Ran {
+    wait: Duration,
+    exec: Duration,
+    started: Instant,
+}
+
+/// Work for an executor, and what to do when it is done.
+struct Job {
+    priority: u8,
+    cycles: f64,
+    memory: u64,
+    queued_at: Instant,
+    done: Box<dyn FnOnce(Ran) + Send>,
+}
+
+impl Job {
+    fn new(priority: u8, cycles: f64, memory: u64, done: impl FnOnce(Ran) + Send + 'static) -> Job {
+        Job { priority, cycles, memory, queued_at: Instant::now(), done: Box::new(done) }
+    }
+}
+
+/// The run queue and cores of one worker.
+struct Pool {
+    state: Mutex<PoolState>,
+    /// Signalled when a job is assigned a core.
+    assigned: Condvar,
+    cores: u32,
+    limit: Option<u32>,
+    by_priority: bool,
+}
+
+struct PoolState {
+    /// Jobs waiting for a core, by (highest priority, earliest arrival).
+    waiting: BTreeMap<(Reverse<u8>, u64), Job>,
+    next_seq: u64,
+    /// Jobs holding a core, not yet picked up by an executor.
+    assigned: VecDeque<Job>,
+    busy: u32,
+    free_memory: u64,
+    busy_core_ns: u64,
+}
+
+/// A pool's counters.
+#[derive(Copy, Clone, Debug)]
+struct Load {
+    queue_len: u32,
+    busy: u32,
+    busy_core_ns: u64,
+    free_memory: u64,
+}
+
+impl Pool {
+    fn new(config: &WorkerConfig) -> Pool {
+        Pool {
+            state: Mutex::new(PoolState {
+                waiting: BTreeMap::new(),
+                next_seq: 0,
+                assigned: VecDeque::new(),
+                busy: 0,
+                free_memory: config.memory_bytes,
+                busy_core_ns: 0,
+            }),
+            assigned: Condvar::new(),
+            cores: config.cores,
+            limit: config.queue_limit,
+            by_priority: config.priority_queue,
+        }
+    }
+
+    /// Queues `job`, or refuses it (`false`) when `limit` tasks already wait.
+    fn submit(&self, job: Job) -> bool {
+        let mut s = lock(&self.state);
+        if self.limit.is_some_and(|l| s.waiting.len() >= l as usize) {
+            return false;
+        }
+        let priority = if self.by_priority { job.priority } else { 0 };
+        let key = (Reverse(priority), s.next_seq);
+        s.next_seq += 1;
+        s.waiting.insert(key, job);
+        self.settle(&mut s);
+        true
+    }
+
+    /// Gives cores to waiting jobs while cores are free and the head's
+    /// memory fits.
+    fn settle(&self, s: &mut PoolState) {
+        while s.busy < self.cores {
+            let Some(head) = s.waiting.first_entry() else { return };
+            if head.get().memory > s.free_memory {
+                return;
+            }
+            let job = head.remove();
+            s.busy += 1;
+            s.free_memory -= job.memory;
+            s.assigned.push_back(job);
+            self.assigned.notify_one();
+        }
+    }
+
+    /// The next job given a core (blocks until there is one).
+    fn take(&self) -> Job {
+        let mut s = lock(&self.state);
+        loop {
+            if let Some(job) = s.assigned.pop_front() {
+                return job;
+            }
+            s = wait(&self.assigned, s);
+        }
+    }
+
+    /// A job that held `memory` left its core after executing for `exec`.
+    fn finish(&self, memory: u64, exec: Duration) {
+        let mut s = lock(&self.state);
+        s.busy -= 1;
+        s.free_memory += memory;
+        s.busy_core_ns = s.busy_core_ns.saturating_add(ns(exec));
+        self.settle(&mut s);
+    }
+
+    fn load(&self) -> Load {
+        let s = lock(&self.state);
+        Load {
+            queue_len: s.waiting.len() as u32,
+            busy: s.busy,
+            busy_core_ns: s.busy_core_ns,
+            free_memory: s.free_memory,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Node images and containers.
+
+/// A node's images and containers. The life cycle is the simulator's own
+/// ([`Node::arrive`], [`Node::pulled`], [`Node::depart`], LRU eviction in
+/// [`Node::insert_into_cache`]) on a clock of nanoseconds since the worker
+/// started; only the model's image and container fields are used (the
+/// [`Pool`] keeps cores, queue and memory).
+struct Containers {
+    model: Mutex<Node>,
+    /// Signalled when a pull ends (done or failed).
+    pull_ended: Condvar,
+    epoch: Instant,
+    registry: Option<String>,
+    /// Source index sent to the registry proxy.
+    source: u32,
+}
+
+impl Containers {
+    fn new(config: &WorkerConfig) -> io::Result<Containers> {
+        config.cold_start_ms.validate().map_err(|e| invalid(format!("cold_start_ms: {e}")))?;
+        if !(config.keep_alive_s.is_finite() && config.keep_alive_s >= 0.0) {
+            return Err(invalid(format!("keep_alive_s must be >= 0, got {}", config.keep_alive_s)));
+        }
+        if config.image_bytes.len() >= usize::from(NO_IMAGE) {
+            return Err(invalid(format!("at most {} images", NO_IMAGE)));
+        }
+        let images = config
+            .image_bytes
+            .iter()
+            .map(|&bytes| ImageSlot {
+                bytes,
+                cached: false,
+                last_used: SimTime::ZERO,
+                state: ContainerState::Cold,
+                in_flight: 0,
+                waiters: Vec::new(),
+            })
+            .collect();
+        let mut model = Node {
+            cores: config.cores,
+            speed_hz: config.speed_hz,
+            memory_bytes: config.memory_bytes,
+            free_memory_bytes: config.memory_bytes,
+            queue: TaskQueue::new(QueueDiscipline::Fifo),
+            queued: 0,
+            busy: 0,
+            queue_limit: config.queue_limit,
+            up_link: 0,
+            down_link: 0,
+            registry_link: None,
+            images,
+            cache_capacity: config.image_cache_bytes,
+            cache_used: 0,
+            cold_start: config.cold_start_ms.sampler(),
+            keep_alive_ns: nanos_from_secs(config.keep_alive_s),
+            rng: stream(config.seed, "live-cold-start", u64::from(config.index)),
+            cpu: CpuPower { idle_w: 0.0, busy_w: 0.0 },
+            meter: Meter::new(0.0),
+        };
+        let known = model.images.len();
+        for &image in &config.preloaded_images {
+            if usize::from(image) >= known {
+                return Err(invalid(format!("preloaded image {image} is not one of the {known} images")));
+            }
+            model.insert_into_cache(usize::from(image));
+        }
+        Ok(Containers {
+            model: Mutex::new(model),
+            pull_ended: Condvar::new(),
+            epoch: Instant::now(),
+            registry: config.registry.clone(),
+            source: config.index,
+        })
+    }
+
+    fn now(&self) -> SimTime {
+        SimTime(ns(self.epoch.elapsed()))
+    }
+
+    /// Sleeps until model time `t`.
+    fn sleep_until(&self, t: SimTime) {
+        if let Some(at) = self.epoch.checked_add(Duration::from_nanos(t.0)) {
+            thread::sleep(at.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Brings up the container of `image` for one task (pulling the image
+    /// and cold-starting the container as needed); returns when it is up.
+    /// On success the task counts as using the image until [`Self::depart`].
+    fn start_up(&self, image: u16) -> io::Result<()> {
+        let i = usize::from(image);
+        let mut node = lock(&self.model);
+        if i >= node.images.len() {
+            return Err(invalid(format!("task needs image {image}, but the node knows {}", node.images.len())));
+        }
+        let mut ready = node.arrive(self.now(), i);
+        loop {
+            match ready {
+                Readiness::Now => return Ok(()),
+                Readiness::At(t) => {
+                    drop(node);
+                    self.sleep_until(t);
+                    return Ok(());
+                }
+                Readiness::AwaitPull => {
+                    while node.images[i].state == ContainerState::Pulling {
+                        node = wait(&self.pull_ended, node);
+                    }
+                    // Arrive again now the pull has ended (it may have failed).
+                    node.images[i].in_flight -= 1;
+                    ready = node.arrive(self.now(), i);
+                }
+                Readiness::StartPull => {
+                    let bytes = node.images[i].bytes;
+                    drop(node);
+                    let pulled = self.pull(bytes);
+                    node = lock(&self.model);
+                    self.pull_ended.notify_all();
+                    if let Err(e) = pulled {
+                        node.images[i].state = ContainerState::Cold;
+                        node.depart(self.now(), i);
+                        return Err(e);
+                    }
+                    ready = Readiness::At(node.pulled(self.now(), i));
+                }
+            }
+        }
+    }
+
+    /// A task that started `image`'s container left the node.
+    fn depart(&self, image: u16) {
+        lock(&self.model).depart(self.now(), usize::from(image));
+    }
+
+    /// Puts `image` in the cache without starting its container. Returns
+    /// the bytes to pull if it is not on the node (the caller pulls them and
+    /// calls [`Self::preloaded`]; tasks needing it meanwhile wait for that).
+    fn preload(&self, image: u16) -> io::Result<Option<u64>> {
+        let i = usize::from(image);
+        let mut node = lock(&self.model);
+        let known = node.images.len();
+        let slot = node.images.get_mut(i).ok_or_else(|| invalid(format!("no image {image} of {known}")))?;
+        if slot.cached {
+            return Ok(None);
+        }
+        match slot.state {
+            ContainerState::Pulling => Ok(None),
+            ContainerState::Cold => {
+                slot.state = ContainerState::Pulling;
+                Ok(Some(slot.bytes))
+            }
+            // A running container holds the image's bytes already.
+            ContainerState::Starting(_) | ContainerState::Up { .. } => {
+                node.insert_into_cache(i);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The pull [`Self::preload`] asked for ended (`pulled`: successfully).
+    fn preloaded(&self, image: u16, pulled: bool) {
+        let i = usize::from(image);
+        let mut node = lock(&self.model);
+        node.images[i].state = ContainerState::Cold;
+        if pulled {
+            node.insert_into_cache(i);
+        }
+        self.pull_ended.notify_all();
+    }
+
+    /// Pulls `bytes` of image from the registry through its proxy.
+    fn pull(&self, bytes: u64) -> io::Result<()> {
+        let registry = self.registry.as_deref().ok_or_else(|| io::Error::other("no registry to pull images from"))?;
+        let mut s = connect(registry)?;
+        write_route(&mut s, self.source)?;
+        let mut frame = vec![FrameKind::Pull as u8];
+        frame.extend_from_slice(&bytes.to_le_bytes());
+        write_frame(&mut s, &frame)?;
+        let rest = expect_frame(&mut s, FrameKind::Image)?;
+        skip(&mut s, rest)
+    }
+
+    /// Image indices cached, and with a warm container.
+    fn images(&self) -> (Vec<u16>, Vec<u16>) {
+        let node = lock(&self.model);
+        let now = self.now();
+        let (mut cached, mut warm) = (Vec::new(), Vec::new());
+        for i in 0..node.images.len() {
+            let (c, w) = node.image_status(now, i);
+            if c {
+                cached.push(i as u16);
+            }
+            if w {
+                warm.push(i as u16);
+            }
+        }
+        (cached, warm)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The worker's shared state, control side.
+
+/// The current control connection.
+struct Control {
+    stream: TcpStream,
+    /// Queue length and busy cores in the last report sent on it.
+    last_load: Option<(u32, u32)>,
+}
+
+/// Everything the worker's threads share.
+struct Shared {
+    config: WorkerConfig,
+    pacer: Pacer,
+    pool: Pool,
+    /// Lock order: `control` before the pool's and the containers' locks.
+    control: Mutex<Option<Control>>,
+    containers: Option<Arc<Containers>>,
+}
+
+/// When a command arrived, by both clocks.
+#[derive(Copy, Clone, Debug)]
+struct Arrival {
+    at: Instant,
+    unix_ns: u64,
+}
+
+/// A device's share of an offloaded task: queueing for, and executing, the
+/// offload preparation.
+#[derive(Copy, Clone, Debug, Default)]
+struct Prep {
+    wait_ns: u64,
+    exec_ns: u64,
+}
+
+impl Shared {
+    fn new(config: WorkerConfig) -> io::Result<Shared> {
+        if config.cores == 0 {
+            return Err(invalid("a worker needs at least one core".into()));
+        }
+        let pacer = Pacer::new(config.loop_rate, config.host_core_hz, config.speed_hz).ok_or_else(|| {
+            invalid(format!(
+                "loop_rate ({}), host_core_hz ({}) and speed_hz ({}) must be positive",
+                config.loop_rate, config.host_core_hz, config.speed_hz
+            ))
+        })?;
+        let containers = match config.role {
+            Role::Node => Some(Arc::new(Containers::new(&config)?)),
+            Role::Device => None,
+        };
+        Ok(Shared { pool: Pool::new(&config), pacer, control: Mutex::new(None), containers, config })
+    }
+
+    fn log(&self, message: std::fmt::Arguments) {
+        eprintln!("worker {}: {message}", self.config.name);
+    }
+
+    /// An executor: runs the jobs given a core, forever.
+    fn execute(&self) {
+        loop {
+            let job = self.pool.take();
+            let started = Instant::now();
+            let exec = self.pacer.run(job.cycles);
+            self.pool.finish(job.memory, exec);
+            (job.done)(Ran { wait: started.saturating_duration_since(job.queued_at), exec, started });
+            self.load_changed();
+        }
+    }
+
+    /// Sends `event` on the control connection, if there is one; drops the
+    /// connection if it cannot be written.
+    fn send(&self, event: &Event) {
+        self.write(&mut lock(&self.control), event);
+    }
+
+    fn write(&self, control: &mut Option<Control>, event: &Event) {
+        let Some(c) = control.as_mut() else { return };
+        let mut line = match serde_json::to_vec(event) {
+            Ok(line) => line,
+            Err(e) => return self.log(format_args!("cannot encode an event: {e}")),
+        };
+        line.push(b'\n');
+        if let Err(e) = c.stream.write_all(&line) {
+            self.log(format_args!("control connection lost: {e}"));
+            // Unblocks the command reader, which then waits for the next controller.
+            let _ = c.stream.shutdown(Shutdown::Both);
+            *control = None;
+        }
+    }
+
+    /// Sends a report (if `only_on_change`, only when the queue length or
+    /// busy cores differ from the last report's).
+    fn report(&self, only_on_change: bool) {
+        let mut control = lock(&self.control);
+        let Some(c) = control.as_mut() else { return };
+        let report = self.snapshot();
+        let load = (report.queue_len, report.busy_cores);
+        if only_on_change && c.last_load == Some(load) {
+            return;
+        }
+        c.last_load = Some(load);
+        self.write(&mut control, &Event::Report(report));
+    }
+
+    /// The queue or cores may have changed: a device tells the controller.
+    fn load_changed(&self) {
+        if self.config.role == Role::Device {
+            self.report(true);
+        }
+    }
+
+    fn snapshot(&self) -> Report {
+        let load = self.pool.load();
+        let (cached_images, warm_images) = self.containers.as_ref().map(|c| c.images()).unwrap_or_default();
+        Report {
+            queue_len: load.queue_len,
+            busy_cores: load.busy,
+            busy_core_ns: load.busy_core_ns,
+            free_memory_bytes: load.free_memory,
+            cached_images,
+            warm_images,
+            cgroup_cpu_ns: crate::live::protocol::cgroup_cpu_ns(),
+        }
+    }
+
+    /// Serves one control connection until it closes.
+    fn serve_control(self: &Arc<Self>, stream: TcpStream) -> io::Result<()> {
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(CONTROL_WRITE_TIMEOUT))?;
+        let commands = BufReader::new(stream.try_clone()?);
+        {
+            let mut control = lock(&self.control);
+            *control = Some(Control { stream, last_load: None });
+            let hello = Event::Hello { name: self.config.name.clone(), role: self.config.role };
+            self.write(&mut control, &hello);
+        }
+        self.report(false);
+        for line in commands.lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Command>(&line) {
+                Ok(command) => self.command(command),
+                Err(e) => self.log(format_args!("ignoring a bad command ({e}): {line}")),
+            }
+        }
+        Ok(())
+    }
+
+    fn command(self: &Arc<Self>, command: Command) {
+        let arrival = Arrival { at: Instant::now(), unix_ns: unix_ns() };
+        match (command, &self.containers) {
+            (Command::Preload { image }, Some(containers)) => self.preload(containers, image),
+            (Command::Preload { image }, None) => self.log(format_args!("a device cannot preload (image {image})")),
+            (Command::Run { id, .. } | Command::Offload(OffloadRequest { id, .. }), Some(_)) => {
+                self.send(&ended(id, failed("a node takes tasks on its data port, not by command")));
+            }
+            (Command::Run { id, cycles, priority }, None) => self.run_locally(arrival, id, cycles, priority),
+            (Command::Offload(request), None) => self.offload(arrival, request),
+        }
+    }
+
+    /// Node: pulls `image` into the cache in the background.
+    fn preload(self: &Arc<Self>, containers: &Arc<Containers>, image: u16) {
+        let bytes = match containers.preload(image) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return,
+            Err(e) => return self.log(format_args!("preloading: {e}")),
+        };
+        let (me, c) = (Arc::clone(self), Arc::clone(containers));
+        let spawned = spawn(format!("preload-{image}"), move || {
+            let pulled = c.pull(bytes);
+            if let Err(e) = &pulled {
+                me.log(format_args!("preloading image {image}: {e}"));
+            }
+            c.preloaded(image, pulled.is_ok());
+        });
+        if let Err(e) = spawned {
+            self.log(format_args!("preloading image {image}: {e}"));
+            containers.preloaded(image, false);
+        }
+    }
+
+    /// Queues `job` for task `id` on the device; a refusal ends the task.
+    fn submit_on_device(&self, id: u64, job: Job) {
+        if !self.pool.submit(job) {
+            self.send(&ended(id, Status::QueueFull));
+        }
+        self.load_changed();
+    }
+
+    fn run_locally(self: &Arc<Self>, arrival: Arrival, id: u64, cycles: f64, priority: u8) {
+        let me = Arc::clone(self);
+        let job = Job::new(priority, cycles, 0, move |ran| {
+            me.send(&Event::Finished {
+                id,
+                status: Status::Completed,
+                phases: [ns(ran.wait), 0, 0, ns(ran.exec), 0],
+                exec_start_ns: Some(ns(ran.started.saturating_duration_since(arrival.at))),
+                tx_ns: 0,
+                rx_ns: 0,
+            });
+        });
+        self.submit_on_device(id, job);
+    }
+
+    /// Prepares the offload on a device core (if it costs anything), then
+    /// sends the task.
+    fn offload(self: &Arc<Self>, arrival: Arrival, request: OffloadRequest) {
+        if request.overhead_cycles > 0.0 {
+            let (id, priority, cycles) = (request.id, request.priority, request.overhead_cycles);
+            let me = Arc::clone(self);
+            let job = Job::new(priority, cycles, 0, move |ran| {
+                me.send_task(arrival, request, Prep { wait_ns: ns(ran.wait), exec_ns: ns(ran.exec) });
+            });
+            self.submit_on_device(id, job);
+        } else {
+            self.send_task(arrival, request, Prep::default());
+        }
+    }
+
+    /// Sends the task to its node on a thread of its own and reports how it
+    /// ended.
+    fn send_task(self: &Arc<Self>, arrival: Arrival, request: OffloadRequest, prep: Prep) {
+        let id = request.id;
+        let me = Arc::clone(self);
+        let spawned = spawn(format!("offload-{id}"), move || {
+            let exchanged = exchange(&request);
+            me.send(&offload_ended(id, arrival, prep, exchanged));
+        });
+        if let Err(e) = spawned {
+            self.send(&offload_ended(id, arrival, prep, Err(e)));
+        }
+    }
+
+    /// Node: accepts data connections, one thread each.
+    fn accept_data(self: &Arc<Self>, listener: &TcpListener) {
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let me = Arc::clone(self);
+                    let spawned = spawn("task".into(), move || {
+                        if let Err(e) = me.serve_data(stream) {
+                            me.log(format_args!("data connection: {e}"));
+                        }
+                    });
+                    if let Err(e) = spawned {
+                        self.log(format_args!("cannot serve a data connection: {e}"));
+                    }
+                }
+                Err(e) => {
+                    self.log(format_args!("accepting a data connection: {e}"));
+                    thread::sleep(ACCEPT_RETRY);
+                }
+            }
+        }
+    }
+
+    /// Node: answers pings and runs tasks on one data connection.
+    fn serve_data(&self, mut s: TcpStream) -> io::Result<()> {
+        configure(&s)?;
+        while let Some((kind, rest)) = read_frame_start(&mut s)? {
+            match kind {
+                FrameKind::Ping => {
+                    skip(&mut s, rest)?;
+                    write_frame(&mut s, &[FrameKind::Pong as u8])?;
+                }
+                FrameKind::Task => {
+                    let task = TaskHeader::decode(&read_head(&mut s, TaskHeader::LEN, rest)?)?;
+                    let mut result = self.run_task(&task, unix_ns())?;
+                    let mut head = vec![FrameKind::Result as u8];
+                    result.sent_unix_ns = unix_ns();
+                    result.encode(&mut head);
+                    write_padded_frame(&mut s, &head, filler(task.output_bytes, task.header_bytes)?)?;
+                }
+                other => return Err(bad_data(format!("unexpected {other:?} frame"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Node: admits, starts up, queues and executes one task that arrived
+    /// at `received_unix_ns`; the result lacks only its send time.
+    fn run_task(&self, task: &TaskHeader, received_unix_ns: u64) -> io::Result<ResultHeader> {
+        let mut result =
+            ResultHeader { status: 0, wait_ns: 0, startup_ns: 0, exec_ns: 0, received_unix_ns, sent_unix_ns: 0 };
+        if task.memory_bytes > self.config.memory_bytes {
+            result.status = 2;
+            return Ok(result);
+        }
+        let containers = self.containers.as_ref().ok_or_else(|| io::Error::other("not a node"))?;
+        let image = (task.image != NO_IMAGE).then_some(task.image);
+        if let Some(i) = image {
+            let begin = Instant::now();
+            containers.start_up(i)?;
+            result.startup_ns = ns(begin.elapsed());
+        }
+        let (tx, rx) = mpsc::channel();
+        let job = Job::new(task.priority, task.cycles, task.memory_bytes, move |ran| {
+            // The receiver waits below, so the send cannot fail.
+            let _ = tx.send(ran);
+        });
+        let ran = self.pool.submit(job).then(|| rx.recv());
+        if let Some(i) = image {
+            containers.depart(i);
+        }
+        match ran {
+            None => result.status = 1,
+            Some(Ok(ran)) => (result.wait_ns, result.exec_ns) = (ns(ran.wait), ns(ran.exec)),
+            Some(Err(_)) => return Err(io::Error::other("the task was lost by its executor")),
+        }
+        Ok(result)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Device side of an offload.
+
+/// What a device measured around one exchange with a node.
+#[derive(Copy, Clone, Debug)]
+struct Exchange {
+    result: ResultHeader,
+    /// Wall clock just before connecting, and at the result's last byte.
+    connecting_unix_ns: u64,
+    done_unix_ns: u64,
+}
+
+/// Connects to the proxy, makes the set-up round trips, sends the task and
+/// reads its result.
+fn exchange(request: &OffloadRequest) -> io::Result<Exchange> {
+    let connecting_unix_ns = unix_ns();
+    let mut s = connect(&request.proxy)?;
+    write_route(&mut s, request.route)?;
+    for _ in 0..request.setup_rtts {
+        write_frame(&mut s, &[FrameKind::Ping as u8])?;
+        let rest = expect_frame(&mut s, FrameKind::Pong)?;
+        skip(&mut s, rest)?;
+    }
+    let header = TaskHeader {
+        id: request.id,
+        cycles: request.cycles,
+        output_bytes: request.output_bytes,
+        memory_bytes: request.memory_bytes,
+        header_bytes: request.header_bytes,
+        image: request.image.unwrap_or(NO_IMAGE),
+        priority: request.priority,
+    };
+    let mut head = vec![FrameKind::Task as u8];
+    header.encode(&mut head);
+    write_padded_frame(&mut s, &head, filler(request.input_bytes, request.header_bytes)?)?;
+    let rest = expect_frame(&mut s, FrameKind::Result)?;
+    let result = ResultHeader::decode(&read_head(&mut s, ResultHeader::LEN, rest)?)?;
+    Ok(Exchange { result, connecting_unix_ns, done_unix_ns: unix_ns() })
+}
+
+/// The event ending offloaded task `id`.
+fn offload_ended(id: u64, arrival: Arrival, prep: Prep, exchanged: io::Result<Exchange>) -> Event {
+    let x = match exchanged {
+        Ok(x) => x,
+        Err(e) => {
+            return Event::Finished {
+                id,
+                status: failed(&e.to_string()),
+                phases: [prep.wait_ns, 0, 0, prep.exec_ns, 0],
+                exec_start_ns: None,
+                tx_ns: 0,
+                rx_ns: 0,
+            };
+        }
+    };
+    let r = x.result;
+    let status = match r.status {
+        0 => Status::Completed,
+        1 => Status::QueueFull,
+        2 => Status::InsufficientMemory,
+        other => failed(&format!("unknown result status {other}")),
+    };
+    let upload = r.received_unix_ns.saturating_sub(x.connecting_unix_ns);
+    let download = x.done_unix_ns.saturating_sub(r.sent_unix_ns);
+    // The node sends the result as soon as the work ends.
+    let exec_start_ns =
+        (status == Status::Completed).then(|| r.sent_unix_ns.saturating_sub(r.exec_ns).saturating_sub(arrival.unix_ns));
+    let phases: Phases = [
+        prep.wait_ns.saturating_add(r.wait_ns),
+        upload,
+        r.startup_ns,
+        prep.exec_ns.saturating_add(r.exec_ns),
+        download,
+    ];
+    Event::Finished { id, status, phases, exec_start_ns, tx_ns: upload, rx_ns: download }
+}
+
+/// A task that ended without running.
+fn ended(id: u64, status: Status) -> Event {
+    Event::Finished { id, status, phases: [0; 5], exec_start_ns: None, tx_ns: 0, rx_ns: 0 }
+}
+
+fn failed(error: &str) -> Status {
+    Status::Failed { error: error.to_string() }
+}
+
+// ---------------------------------------------------------------------------
+// Data connections and frames.
+
+/// Opens a data connection to `addr` (`host:port`).
+fn connect(addr: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{addr}: no address"));
+    for a in addr.to_socket_addrs().map_err(|e| io::Error::new(e.kind(), format!("{addr}: {e}")))? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => {
+                configure(&s)?;
+                return Ok(s);
+            }
+            Err(e) => last = io::Error::new(e.kind(), format!("connecting to {addr}: {e}")),
+        }
+    }
+    Err(last)
+}
+
+/// No Nagle delay, and time-outs instead of hanging.
+fn configure(s: &TcpStream) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(DATA_TIMEOUT))?;
+    s.set_write_timeout(Some(DATA_TIMEOUT))
+}
+
+/// Filler bytes of a message: its payload plus protocol headers.
+fn filler(payload: u64, header_bytes: u64) -> io::Result<u64> {
+    payload.checked_add(header_bytes).ok_or_else(|| invalid("message size overflows".into()))
+}
+
+/// Writes a frame whose payload is `head` then `filler` zero bytes,
+/// streaming the filler.
+fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64) -> io::Result<()> {
+    let len = (head.len() as u64).saturating_add(filler);
+    let len = u32::try_from(len)
+        .ok()
+        .filter(|&l| l <= MAX_FRAME)
+        .ok_or_else(|| invalid(format!("a {len}-byte message exceeds the {MAX_FRAME}-byte frame limit")))?;
+    let mut start = Vec::with_capacity(4 + head.len());
+    start.extend_from_slice(&len.to_le_bytes());
+    start.extend_from_slice(head);
+    w.write_all(&start)?;
+    let mut left = filler;
+    while left > 0 {
+        let n = left.min(FILLER_CHUNK as u64) as usize;
+        w.write_all(&ZEROS[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Reads the length and kind of the next frame; returns the kind and the
+/// bytes of payload after it, or `None` on a clean end of stream.
+fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len);
+    if len == 0 || len > MAX_FRAME {
+        return Err(bad_data(format!("bad frame length {len}")));
+    }
+    let mut kind = [0u8; 1];
+    r.read_exact(&mut kind)?;
+    let kind = FrameKind::from_byte(kind[0]).ok_or_else(|| bad_data(format!("unknown frame kind {}", kind[0])))?;
+    Ok(Some((kind, u64::from(len) - 1)))
+}
+
+/// Reads the next frame, which must be a `kind` frame; returns the bytes of
+/// payload after the kind.
+fn expect_frame(r: &mut impl Read, kind: FrameKind) -> io::Result<u64> {
+    match read_frame_start(r)? {
+        Some((k, rest)) if k == kind => Ok(rest),
+        Some((k, _)) => Err(bad_data(format!("expected a {kind:?} frame, got {k:?}"))),
+        None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("connection closed before a {kind:?} frame"))),
+    }
+}
+
+/// Reads the first `len` of the `rest` bytes of a frame, skipping the others.
+fn read_head(r: &mut impl Read, len: usize, rest: u64) -> io::Result<Vec<u8>> {
+    if rest < len as u64 {
+        return Err(bad_data(format!("frame of {rest} bytes is shorter than its {len}-byte header")));
+    }
+    let mut head = vec![0; len];
+    r.read_exact(&mut head)?;
+    skip(r, rest - len as u64)?;
+    Ok(head)
+}
+
+/// Reads and discards `n` bytes.
+fn skip(r: &mut impl Read, n: u64) -> io::Result<()> {
+    let got = io::copy(&mut r.take(n), &mut io::sink())?;
+    if got < n {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a frame"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::DistSpec;
+    use crate::live::protocol::{read_frame, read_route};
+    use crate::live::work::measure_loop_rate;
+    use crate::live::work::tests::timing_lock;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    const LOCAL: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+    fn loop_rate() -> f64 {
+        static RATE: OnceLock<f64> = OnceLock::new();
+        *RATE.get_or_init(measure_loop_rate)
+    }
+
+    /// One core at 1 GHz on an 8 GHz host core (duty 1/8), no limits.
+    fn config(role: Role) -> WorkerConfig {
+        WorkerConfig {
+            name: format!("{role:?}"),
+            role,
+            index: 0,
+            cores: 1,
+            speed_hz: 1e9,
+            host_core_hz: 8e9,
+            loop_rate: loop_rate(),
+            priority_queue: false,
+            queue_limit: None,
+            memory_bytes: 1 << 30,
+            report_ms: 20.0,
+            seed: 1,
+            image_bytes: vec![],
+            image_cache_bytes: 0,
+            preloaded_images: vec![],
+            cold_start_ms: DistSpec::constant(0.0),
+            keep_alive_s: 10.0,
+            registry: None,
+        }
+    }
+
+    /// Starts a worker; returns its control and data addresses.
+    fn start(config: WorkerConfig) -> (SocketAddr, Option<SocketAddr>) {
+        let w = Worker::bind(config, LOCAL, LOCAL).unwrap();
+        let addrs = (w.control_addr(), w.data_addr());
+        thread::spawn(move || w.run());
+        addrs
+    }
+
+    /// A stand-in for the link proxy: strips the route and pipes both ways.
+    fn forwarder(target: SocketAddr) -> SocketAddr {
+        let listener = TcpListener::bind(LOCAL).unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let mut inbound = inbound.unwrap();
+                thread::spawn(move || {
+                    read_route(&mut inbound).unwrap();
+                    let outbound = TcpStream::connect(target).unwrap();
+                    inbound.set_nodelay(true).unwrap();
+                    outbound.set_nodelay(true).unwrap();
+                    let (mut a, mut b) = (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                    thread::spawn(move || {
+                        let _ = io::copy(&mut a, &mut b);
+                        let _ = b.shutdown(Shutdown::Write);
+                    });
+                    let (mut b, mut a) = (outbound, inbound);
+                    let _ = io::copy(&mut b, &mut a);
+                    let _ = a.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        addr
+    }
+
+    /// A registry answering pulls with the bytes asked for; counts pulls.
+    fn registry() -> (SocketAddr, Arc<AtomicU32>) {
+        let listener = TcpListener::bind(LOCAL).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pulls = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&pulls);
+        thread::spawn(move || {
+            for s in listener.incoming() {
+                let mut s = s.unwrap();
+                read_route(&mut s).unwrap();
+                let mut frame = Vec::new();
+                assert!(read_frame(&mut s, &mut frame).unwrap());
+                assert_eq!(frame[0], FrameKind::Pull as u8);
+                let bytes = u64::from_le_bytes(frame[1..9].try_into().unwrap());
+                counter.fetch_add(1, Ordering::SeqCst);
+                write_padded_frame(&mut s, &[FrameKind::Image as u8], bytes).unwrap();
+            }
+        });
+        (addr, pulls)
+    }
+
+    /// A finished task as the controller sees it.
+    #[derive(Debug)]
+    struct Done {
+        id: u64,
+        status: Status,
+        phases: Phases,
+        exec_start_ns: Option<u64>,
+        tx_ns: u64,
+        rx_ns: u64,
+    }
+
+    /// A controller's connection to one worker.
+    struct Client {
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+        reports: Vec<Report>,
+    }
+
+    impl Client {
+        fn connect(addr: SocketAddr) -> Client {
+            let writer = TcpStream::connect(addr).unwrap();
+            writer.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut c = Client { reader: BufReader::new(writer.try_clone().unwrap()), writer, reports: vec![] };
+            assert!(matches!(c.event(), Event::Hello { .. }));
+            c
+        }
+
+        fn send(&mut self, command: &Command) {
+            let mut line = serde_json::to_vec(command).unwrap();
+            line.push(b'\n');
+            self.writer.write_all(&line).unwrap();
+        }
+
+        fn event(&mut self) -> Event {
+            let mut line = String::new();
+            assert!(self.reader.read_line(&mut line).unwrap() > 0, "worker closed the connection");
+            serde_json::from_str(&line).unwrap()
+        }
+
+        /// The next `n` tasks to finish, in order (reports are kept aside).
+        fn finished(&mut self, n: usize) -> Vec<Done> {
+            let mut done = Vec::new();
+            while done.len() < n {
+                match self.event() {
+                    Event::Finished { id, status, phases, exec_start_ns, tx_ns, rx_ns } => {
+                        done.push(Done { id, status, phases, exec_start_ns, tx_ns, rx_ns })
+                    }
+                    Event::Report(r) => self.reports.push(r),
+                    Event::Hello { .. } => panic!("a second hello"),
+                }
+            }
+            done
+        }
+
+        /// The first report from now on that satisfies `f`.
+        fn report_where(&mut self, f: impl Fn(&Report) -> bool) -> Report {
+            loop {
+                if let Event::Report(r) = self.event()
+                    && f(&r)
+                {
+                    return r;
+                }
+            }
+        }
+    }
+
+    fn ms(ns: u64) -> f64 {
+        ns as f64 / 1e6
+    }
+
+    /// Slack for a busy 2-core host, which may not run a thread for a while.
+    fn late_by_at_most(expected_ms: f64) -> f64 {
+        expected_ms * 2.0 + 40.0
+    }
+
+    /// Paced work takes its expected time: never less, and not much more.
+    fn assert_exec(ns: u64, expected_ms: f64) {
+        let got = ms(ns);
+        assert!(got >= expected_ms * 0.98 && got <= late_by_at_most(expected_ms), "{got} ms, expected {expected_ms}");
+    }
+
+    /// A wait behind paced work: about as long, less the time it took to
+    /// queue behind it.
+    fn assert_wait(ns: u64, expected_ms: f64) {
+        let got = ms(ns);
+        assert!(got >= expected_ms - 5.0 && got <= late_by_at_most(expected_ms), "{got} ms, expected {expected_ms}");
+    }
+
+    fn offload(id: u64, proxy: SocketAddr) -> OffloadRequest {
+        OffloadRequest {
+            id,
+            priority: 0,
+            overhead_cycles: 0.0,
+            proxy: proxy.to_string(),
+            route: 3,
+            cycles: 20e6,
+            input_bytes: 200_000,
+            output_bytes: 100_000,
+            memory_bytes: 10,
+            image: None,
+            setup_rtts: 0,
+            header_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn device_runs_paced_by_priority_and_refuses_beyond_its_queue_limit() {
+        let _serial = timing_lock();
+        let (control, _) = start(WorkerConfig { priority_queue: true, queue_limit: Some(2), ..config(Role::Device) });
+        let mut c = Client::connect(control);
+        for (id, mcycles, priority) in [(1, 30.0, 0), (2, 10.0, 0), (3, 10.0, 7), (4, 10.0, 9)] {
+            c.send(&Command::Run { id, cycles: mcycles * 1e6, priority });
+        }
+        let done = c.finished(4);
+        let order: Vec<u64> = done.iter().map(|d| d.id).collect();
+        assert_eq!(order, [4, 1, 3, 2], "{done:?}");
+        assert_eq!(done[0].status, Status::QueueFull);
+        assert_eq!(done[0].exec_start_ns, None);
+        let [first, high, low] = [&done[1], &done[2], &done[3]];
+        assert!(done[1..].iter().all(|d| d.status == Status::Completed && d.tx_ns == 0 && d.rx_ns == 0));
+        assert_exec(first.phases[3], 30.0);
+        assert!(ms(first.phases[0]) < late_by_at_most(0.0), "{first:?}");
+        assert_wait(high.phases[0], 30.0);
+        assert_exec(high.phases[3], 10.0);
+        assert_wait(low.phases[0], 40.0);
+        assert_eq!(low.phases[1..3], [0, 0]);
+        assert!(low.exec_start_ns.unwrap() >= low.phases[0]);
+        assert!(c.reports.iter().any(|r| r.queue_len == 2 && r.busy_cores == 1), "{:?}", c.reports);
+        let idle = c.report_where(|r| r.busy_cores == 0);
+        assert_eq!(idle.queue_len, 0);
+        assert!(ms(idle.busy_core_ns) >= 49.0, "{idle:?}");
+    }
+
+    #[test]
+    fn offload_pulls_once_starts_once_and_runs_on_the_node() {
+        let _serial = timing_lock();
+        let (registry, pulls) = registry();
+        let node = WorkerConfig {
+            cores: 2,
+            speed_hz: 2e9,
+            image_bytes: vec![1_000_000, 2_000_000],
+            image_cache_bytes: 10_000_000,
+            cold_start_ms: DistSpec::constant(50.0),
+            registry: Some(registry.to_string()),
+            ..config(Role::Node)
+        };
+        let (node_control, node_data) = start(node);
+        let proxy = forwarder(node_data.unwrap());
+        let (device_control, _) = start(config(Role::Device));
+        let mut dev = Client::connect(device_control);
+        let mut node = Client::connect(node_control);
+        // Preparation: 10 ms on the device; work: 20 ms on the node.
+        let task = |id| OffloadRequest {
+            overhead_cycles: 10e6,
+            cycles: 40e6,
+            image: Some(0),
+            setup_rtts: 2,
+            header_bytes: 100,
+            ..offload(id, proxy)
+        };
+        dev.send(&Command::Offload(task(1)));
+        dev.send(&Command::Offload(task(2)));
+        let done = dev.finished(2);
+        assert_eq!(pulls.load(Ordering::SeqCst), 1);
+        for d in &done {
+            assert_eq!(d.status, Status::Completed, "{d:?}");
+            assert_exec(d.phases[3], 30.0);
+            assert!(d.phases[1] > 0 && d.tx_ns == d.phases[1] && d.rx_ns == d.phases[4], "{d:?}");
+            assert!(d.exec_start_ns.unwrap() > d.phases[2]);
+        }
+        // The second waited for the first's preparation. The first to reach
+        // the node pulled and cold-started; the other joined that start-up.
+        let two = done.iter().find(|d| d.id == 2).unwrap();
+        assert_wait(two.phases[0], 10.0);
+        let mut startups: Vec<f64> = done.iter().map(|d| ms(d.phases[2])).collect();
+        startups.sort_by(f64::total_cmp);
+        assert!(startups[1] >= 50.0 && startups[1] < 250.0, "{done:?}");
+        assert!(startups[0] < startups[1], "{done:?}");
+        // Warm now: no start-up.
+        dev.send(&Command::Offload(task(3)));
+        let warm = &dev.finished(1)[0];
+        assert_eq!(warm.status, Status::Completed);
+        assert!(ms(warm.phases[2]) < 20.0, "{warm:?}");
+        node.send(&Command::Preload { image: 1 });
+        let r = node.report_where(|r| r.cached_images == [0, 1]);
+        assert_eq!(r.warm_images, [0]);
+        assert_eq!(pulls.load(Ordering::SeqCst), 2);
+        assert!(ms(r.busy_core_ns) >= 59.0, "{r:?}");
+        assert_eq!((r.busy_cores, r.queue_len, r.free_memory_bytes), (0, 0, 1 << 30));
+    }
+
+    #[test]
+    fn node_refuses_by_memory_and_queue_limit_and_blocks_on_memory() {
+        let _serial = timing_lock();
+        let node =
+            WorkerConfig { cores: 2, memory_bytes: 100, queue_limit: Some(1), report_ms: 5.0, ..config(Role::Node) };
+        let (node_control, node_data) = start(node);
+        let proxy = forwarder(node_data.unwrap());
+        let (device_control, _) = start(WorkerConfig { cores: 4, ..config(Role::Device) });
+        let mut dev = Client::connect(device_control);
+        let mut node = Client::connect(node_control);
+        let task = |id, memory_bytes, mcycles: f64| {
+            Command::Offload(OffloadRequest { memory_bytes, cycles: mcycles * 1e6, ..offload(id, proxy) })
+        };
+        // 1 holds 70 bytes for 200 ms; 2 needs 50, so it waits with a core
+        // free; 3 finds the queue full; 4 needs more than the node has.
+        dev.send(&task(1, 70, 200.0));
+        node.report_where(|r| r.busy_cores == 1);
+        dev.send(&task(2, 50, 10.0));
+        let blocked = node.report_where(|r| r.queue_len == 1);
+        assert_eq!((blocked.busy_cores, blocked.free_memory_bytes), (1, 30));
+        dev.send(&task(3, 10, 10.0));
+        dev.send(&task(4, 101, 10.0));
+        let mut done = dev.finished(4);
+        done.sort_by_key(|d| d.id);
+        let statuses: Vec<&Status> = done.iter().map(|d| &d.status).collect();
+        assert_eq!(
+            statuses,
+            [&Status::Completed, &Status::Completed, &Status::QueueFull, &Status::InsufficientMemory],
+            "{done:?}"
+        );
+        assert_exec(done[0].phases[3], 200.0);
+        assert!(ms(done[1].phases[0]) >= 20.0, "{:?}", done[1]);
+        assert_exec(done[1].phases[3], 10.0);
+        for refused in &done[2..] {
+            assert_eq!([refused.phases[0], refused.phases[2], refused.phases[3]], [0, 0, 0]);
+            assert_eq!(refused.exec_start_ns, None);
+        }
+    }
+
+    #[test]
+    fn unreachable_proxy_or_misdirected_commands_fail_the_task() {
+        let _serial = timing_lock();
+        let closed = TcpListener::bind(LOCAL).unwrap().local_addr().unwrap();
+        let (device_control, _) = start(config(Role::Device));
+        let mut dev = Client::connect(device_control);
+        dev.send(&Command::Offload(OffloadRequest { overhead_cycles: 5e6, ..offload(1, closed) }));
+        let done = &dev.finished(1)[0];
+        assert!(matches!(&done.status, Status::Failed { error } if error.contains(&closed.to_string())), "{done:?}");
+        assert_exec(done.phases[3], 5.0);
+        assert_eq!(done.exec_start_ns, None);
+        let (node_control, _) = start(config(Role::Node));
+        let mut node = Client::connect(node_control);
+        node.send(&Command::Run { id: 9, cycles: 1.0, priority: 0 });
+        assert!(matches!(node.finished(1)[0].status, Status::Failed { .. }));
+    }
+
+    #[test]
+    fn bad_configurations_are_refused() {
+        let _serial = timing_lock();
+        let e = serve("{not json").unwrap_err().to_string();
+        assert!(e.contains("worker") && e.contains("JSON"), "{e}");
+        for bad in [
+            WorkerConfig { cores: 0, ..config(Role::Device) },
+            WorkerConfig { speed_hz: 0.0, ..config(Role::Device) },
+            WorkerConfig { preloaded_images: vec![0], ..config(Role::Node) },
+            WorkerConfig { cold_start_ms: DistSpec::Exponential { mean: -1.0 }, ..config(Role::Node) },
+        ] {
+            assert!(Worker::bind(bad, LOCAL, LOCAL).is_err());
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The Docker Engine's own answers, independent of the code under test:
+//! plain HTTP/1.0 requests with unversioned paths (any engine version
+//! accepts them), at `DOCKER_HOST` (unix or plain tcp) or the local socket.
+
+use std::io::{Read, Write};
+
+/// A byte stream to the engine, whatever the transport.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// Sends `method path` and returns the status code and the body.
+pub fn request(method: &str, path: &str) -> (u16, String) {
+    let request = format!("{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Length: 0\r\n\r\n");
+    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let exchange = |mut stream: Box<dyn ReadWrite>| {
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let response = match host.strip_prefix("unix://") {
+        Some(path) => exchange(Box::new(std::os::unix::net::UnixStream::connect(path).unwrap())),
+        None => exchange(Box::new(std::net::TcpStream::connect(host.trim_start_matches("tcp://")).unwrap())),
+    };
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// The objects of `kind` (`containers`, all states, or `networks`) carrying
+/// `label` (`key=value`), as the engine lists them.
+pub fn listed(kind: &str, label: &str) -> Vec<serde_json::Value> {
+    let filters = format!(r#"{{"label":["{label}"]}}"#);
+    let encoded: String = filters
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect();
+    let path = match kind {
+        "containers" => format!("/containers/json?all=1&filters={encoded}"),
+        "networks" => format!("/networks?filters={encoded}"),
+        _ => unreachable!("{kind}"),
+    };
+    let (status, body) = request("GET", &path);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}

@@ -1,0 +1,253 @@
+//! The live backend end to end against the real Docker Engine (no mocks):
+//! a short live run writes the simulator's tables from real containers; a
+//! worker killed mid-run ends its tasks as `failed` without hanging the
+//! run; Ctrl-C stops a run and removes its containers; a missing engine is a
+//! clear error.
+//!
+//! A test that finds no engine says `SKIPPED` on stderr and passes, unless
+//! `OFFSIM_REQUIRE_DOCKER` is set (as `.ci/run` does), in which case it
+//! fails. The tests run one at a time (live runs need the host's cores) and
+//! remove every image they build, even when they fail.
+
+mod common;
+mod docker_api;
+
+use common::TempDir;
+use offsim::live::docker::{Engine, EngineAddress};
+use offsim::live::image::WorkerImage;
+use offsim::live::run::run_live_with;
+use offsim::policy::{EndReason, PolicyRegistry};
+use offsim::run::RunOptions;
+use offsim::scenario::LoadedScenario;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Two sensors and an edge node for four seconds; `random` places tasks
+/// both locally and on the node.
+const TINY: &str = r#"
+name = "live-tiny"
+policy = { name = "random" }
+simulation = { seed = 3 }
+workload = { duration_s = 4 }
+outputs = { utilisation_interval_ms = 500 }
+dispatcher = { heartbeat_ms = 500 }
+[live]
+host_core_ghz = 3.0
+[[networks]]
+name = "wifi"
+up = { bandwidth_mbps = 20, latency_ms = 5, jitter_ms = { kind = "uniform", low = 0, high = 2 } }
+down = { bandwidth_mbps = 40, latency_ms = 5 }
+[[devices]]
+name = "sensor"
+count = 2
+network = "wifi"
+speed_ghz = 0.6
+power = { idle_w = 1, busy_w = 3, tx_w = 1.5, rx_w = 1 }
+protocol = { kind = "raw" }
+workload = { rate_per_s = 4, work_mcycles = { kind = "exponential", mean = 30 }, input_kb = { kind = "constant", value = 20 }, output_kb = { kind = "constant", value = 1 } }
+[[nodes]]
+name = "edge"
+tier = "edge"
+cores = 2
+speed_ghz = 1.2
+up = { bandwidth_mbps = 100, latency_ms = 2 }
+down = { bandwidth_mbps = 100, latency_ms = 2 }
+power = { idle_w = 20, busy_w = 60 }
+"#;
+
+/// Live runs one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The engine and a worker image with this test's own tag, removed when
+/// dropped.
+struct Live {
+    engine: Arc<Engine>,
+    tag: String,
+}
+
+impl Live {
+    /// `None` (the test is skipped) when no engine is reachable.
+    fn new(test: &str) -> Option<Live> {
+        let engine = match Engine::connect(&EngineAddress::default()) {
+            Ok(engine) => engine,
+            Err(e) if std::env::var_os("OFFSIM_REQUIRE_DOCKER").is_some() => {
+                panic!("{test}: OFFSIM_REQUIRE_DOCKER is set, but: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED {test}: no Docker Engine ({e})");
+                return None;
+            }
+        };
+        let tag = format!("offsim-worker:test-{}-{}", std::process::id(), test.replace('_', "-"));
+        let image =
+            WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag.clone());
+        let live = Live { engine: Arc::new(engine), tag };
+        live.engine.ensure_image(&image).unwrap();
+        Some(live)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Err(e) = self.engine.remove_image(&self.tag) {
+            eprintln!("could not remove test image {}: {e}", self.tag);
+        }
+    }
+}
+
+fn tiny(dir: &TempDir) -> LoadedScenario {
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, TINY).unwrap();
+    LoadedScenario::from_file(&path, &[]).unwrap()
+}
+
+/// Containers and networks of live runs still on the engine.
+fn leftovers() -> usize {
+    ["device", "node"]
+        .iter()
+        .map(|r| docker_api::listed("containers", &format!("io.offsim.role={r}")).len())
+        .sum::<usize>()
+        + docker_api::listed("networks", "io.offsim.managed=true").len()
+}
+
+fn rows(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path).unwrap().records().map(Result::unwrap).collect()
+}
+
+#[test]
+fn a_live_run_writes_the_simulators_tables_from_real_containers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(live) = Live::new("a_live_run_writes_the_simulators_tables") else { return };
+    let dir = TempDir::new("live", "tables");
+    let scenario = tiny(&dir);
+    let out = dir.join("out");
+    let opts = RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()] };
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), live.engine.clone(), &live.tag).unwrap();
+    assert_eq!(leftovers(), 0, "the run's containers and network are removed");
+
+    let simulated = offsim::run::simulate(&scenario, 3).unwrap();
+    let s = &report.summary;
+    assert_eq!(s.tasks, simulated.tasks, "the live run replays the simulated workload");
+    assert_eq!(s.completed(), s.tasks, "every task completes: {s:?}");
+    let tasks = rows(&out.join("tasks.csv"));
+    assert_eq!(tasks.len() as u64, s.tasks);
+    let num = |r: &csv::StringRecord, i: usize| r[i].parse::<f64>().unwrap();
+    let (mut local, mut offloaded) = (0, 0);
+    for r in &tasks {
+        let (upload, exec, download, latency) = (num(r, 10), num(r, 12), num(r, 13), num(r, 14));
+        assert!(latency >= exec && exec > 0.0, "{r:?}");
+        match &r[4] {
+            "local" => local += 1,
+            "offload" => {
+                offloaded += 1;
+                assert_eq!(&r[5], "edge");
+                // One way: 5 ms + 2 ms of latency and 20 kB over 20 then 100 Mbit/s.
+                assert!(upload >= 7.0 + 8.0 + 1.6 - 0.5, "upload {upload} ms: {r:?}");
+                assert!(download >= 7.0, "download {download} ms: {r:?}");
+            }
+            other => panic!("placement {other}"),
+        }
+    }
+    assert!(local > 0 && offloaded > 0, "random places tasks both ways ({local} local, {offloaded} offloaded)");
+    let utilisation = rows(&out.join("utilisation.csv"));
+    for name in ["sensor", "edge"] {
+        assert!(utilisation.iter().any(|r| r[3].starts_with(name)), "utilisation rows for {name}");
+    }
+    assert!(utilisation.iter().all(|r| (0.0..=1.0).contains(&num(r, 4))));
+    let device = s.device_cpu_utilisation.unwrap();
+    assert!(device > 0.01 && device < 1.0, "device utilisation {device}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["live"]["engine"].as_str().unwrap().contains("Docker"), "{manifest}");
+    assert!(manifest["live"]["energy"].as_str().unwrap().starts_with("modelled"));
+}
+
+#[test]
+fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(live) = Live::new("a_worker_killed_mid_run") else { return };
+    let dir = TempDir::new("live", "crash");
+    let scenario = tiny(&dir);
+    let killer = std::thread::spawn(|| {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < give_up {
+            let devices = docker_api::listed("containers", "io.offsim.role=device");
+            if let Some(c) = devices.iter().find(|c| c["Names"][0].as_str().unwrap_or("").ends_with("sensor-1")) {
+                std::thread::sleep(Duration::from_millis(1500));
+                let (status, body) =
+                    docker_api::request("POST", &format!("/containers/{}/kill", c["Id"].as_str().unwrap()));
+                assert_eq!(status, 204, "{body}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no sensor-1 container appeared");
+    });
+    let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
+    let started = Instant::now();
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), live.engine.clone(), &live.tag).unwrap();
+    killer.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60), "the run ended in {:?}", started.elapsed());
+    let s = &report.summary;
+    assert!(s.ended_by(EndReason::Failed) > 0, "sensor-1's tasks after the kill failed: {s:?}");
+    assert_eq!(s.completed() + s.ended_by(EndReason::Failed), s.tasks, "{s:?}");
+    let failed: Vec<_> = rows(&dir.join("out").join("tasks.csv")).into_iter().filter(|r| &r[17] == "failed").collect();
+    assert!(failed.iter().all(|r| &r[1] == "sensor-1"), "only the killed device's tasks fail: {failed:?}");
+    assert_eq!(leftovers(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(live) = Live::new("ctrl_c_stops_a_live_run") else { return };
+    let dir = TempDir::new("live", "interrupt");
+    let scenario = dir.join("tiny.toml");
+    std::fs::write(&scenario, TINY.replace("duration_s = 4", "duration_s = 60")).unwrap();
+    // The command builds its own image (tagged by the binary's hash);
+    // remove it afterwards unless it was already there.
+    let exe = Path::new(env!("CARGO_BIN_EXE_offsim"));
+    let own_tag = WorkerImage::from_executable(exe).unwrap().tag;
+    let existed = docker_api::request("GET", &format!("/images/{own_tag}/json")).0 == 200;
+    let mut child = Command::new(exe)
+        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let give_up = Instant::now() + Duration::from_secs(90);
+    while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
+        assert!(Instant::now() < give_up, "the run never started its containers");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let code = common::wait_with_timeout(&mut child, Duration::from_secs(60));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    if !existed {
+        live.engine.remove_image(&own_tag).unwrap();
+    }
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(leftovers(), 0, "containers and network removed after Ctrl-C");
+    assert!(!dir.join("out").join("summary.csv").exists(), "no result files from an interrupted run");
+}
+
+#[test]
+fn a_missing_engine_is_a_clear_error() {
+    let dir = TempDir::new("live", "no-engine");
+    let scenario = dir.join("tiny.toml");
+    std::fs::write(&scenario, TINY).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_offsim"))
+        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+        .args(["--set", r#"live.engine={ url = "unix:///nonexistent/docker.sock" }"#])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unix:///nonexistent/docker.sock") && stderr.contains("Docker Engine"), "{stderr}");
+    assert!(!dir.join("out").exists(), "nothing written");
+}
