@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Summary;
 use crate::model::World;
 use crate::policy::{AnyPolicy, ImageInfo, Policy, PolicyContext, PolicyRegistry};
-use crate::report::{CsvSink, Manifest, OutputDir, write_summary};
+use crate::report::{CsvSink, LiveManifest, Manifest, OutputDir, write_summary};
 use crate::scenario::LoadedScenario;
 use crate::sim::{NullSink, Simulation};
 use crate::workload::TraceReader;
@@ -112,19 +112,51 @@ pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyR
     let trace_sha256 = spec.workload.trace.as_ref().map(|t| sha256_file(&scenario.base_dir.join(t))).transpose()?;
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
     let mut out = OutputDir::open(&out_dir)?;
+    let sink = open_tables(scenario, &mut out)?;
+    let (summary, sink, _) = Simulation::new(scenario, seed, policy, sink)?.run()?;
+    let provenance = Provenance { seed, resolved_params, trace_sha256, command_line: &opts.command_line, live: None };
+    let files = write_results(scenario, out, sink, &summary, provenance)?;
+    Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
+}
+
+/// What a run's manifest records beyond its summary.
+pub(crate) struct Provenance<'a> {
+    pub seed: u64,
+    pub resolved_params: toml::Table,
+    pub trace_sha256: Option<String>,
+    pub command_line: &'a [String],
+    pub live: Option<LiveManifest>,
+}
+
+/// The tables `scenario` writes in `out`: the streamed per-task and
+/// utilisation files (as its outputs ask), `summary.csv` and
+/// `manifest.json`.
+pub(crate) fn open_tables(scenario: &LoadedScenario, out: &mut OutputDir) -> Result<CsvSink> {
+    let spec = &scenario.spec;
     let tasks = if spec.outputs.tasks { Some(out.create("tasks.csv")?) } else { None };
     let utilisation =
         if spec.outputs.utilisation_interval_ms > 0.0 { Some(out.create("utilisation.csv")?) } else { None };
-    let sink = CsvSink::new(tasks, utilisation)?;
-    let (summary, sink, _) = Simulation::new(scenario, seed, policy, sink)?.run()?;
+    CsvSink::new(tasks, utilisation)
+}
 
+/// Finishes a run's result directory: closes the streamed tables, writes
+/// `summary.csv` and `manifest.json` (last), removes stale result files and
+/// commits. Returns the names of the files written.
+pub(crate) fn write_results(
+    scenario: &LoadedScenario,
+    mut out: OutputDir,
+    sink: CsvSink,
+    summary: &Summary,
+    p: Provenance<'_>,
+) -> Result<Vec<String>> {
+    let spec = &scenario.spec;
     let mut finished = Vec::new();
     let (tasks, utilisation) = sink.into_files();
     for f in [tasks, utilisation].into_iter().flatten() {
         finished.push(f.finish()?);
     }
-    let summary_text = write_summary(scenario.name(), &spec.policy.name, seed, &summary);
-    finished.push(out.write("summary.csv", summary_text.as_bytes())?);
+    finished
+        .push(out.write("summary.csv", write_summary(scenario.name(), &spec.policy.name, p.seed, summary).as_bytes())?);
     let mut files: Vec<String> = Vec::new();
     if spec.outputs.tasks {
         files.push("tasks.csv".into());
@@ -138,22 +170,22 @@ pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyR
         scenario: scenario.name().to_string(),
         description: spec.description.clone(),
         scenario_file: scenario.origin.clone(),
-        scenario_sha256: scenario.canonical_hash(&resolved_params),
-        trace_sha256,
-        seed,
+        scenario_sha256: scenario.canonical_hash(&p.resolved_params),
+        trace_sha256: p.trace_sha256,
+        seed: p.seed,
         policy: spec.policy.name.clone(),
-        command_line: opts.command_line.clone(),
+        command_line: p.command_line.to_vec(),
         rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
         rng_crates: crate::report::rng_crates(),
         files: files.clone(),
         events: summary.totals.events,
         sim_end_s: summary.totals.end_s,
-        live: None,
+        live: p.live,
     };
     finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
     let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();
     out.commit(finished, &stale)?;
-    Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
+    Ok(files)
 }
 
 #[cfg(test)]

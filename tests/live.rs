@@ -13,7 +13,7 @@ mod common;
 mod docker_api;
 
 use common::TempDir;
-use offsim::live::docker::{Engine, EngineAddress};
+use offsim::live::docker::Engine;
 use offsim::live::image::WorkerImage;
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
@@ -70,16 +70,7 @@ struct Live {
 impl Live {
     /// `None` (the test is skipped) when no engine is reachable.
     fn new(test: &str) -> Option<Live> {
-        let engine = match Engine::connect(&EngineAddress::default()) {
-            Ok(engine) => engine,
-            Err(e) if std::env::var_os("OFFSIM_REQUIRE_DOCKER").is_some() => {
-                panic!("{test}: OFFSIM_REQUIRE_DOCKER is set, but: {e}")
-            }
-            Err(e) => {
-                eprintln!("SKIPPED {test}: no Docker Engine ({e})");
-                return None;
-            }
-        };
+        let engine = docker_api::engine_or_skip(test)?;
         let tag = format!("offsim-worker:test-{}-{}", std::process::id(), test.replace('_', "-"));
         let image =
             WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag.clone());

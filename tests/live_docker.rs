@@ -27,16 +27,7 @@ struct Scratch {
 impl Scratch {
     /// `None` (the test is skipped) when no engine is reachable.
     fn new(test: &str) -> Option<Scratch> {
-        let engine = match Engine::connect(&EngineAddress::default()) {
-            Ok(engine) => engine,
-            Err(e) if std::env::var_os("OFFSIM_REQUIRE_DOCKER").is_some() => {
-                panic!("{test}: OFFSIM_REQUIRE_DOCKER is set, but: {e}")
-            }
-            Err(e) => {
-                eprintln!("SKIPPED {test}: no Docker Engine ({e})");
-                return None;
-            }
-        };
+        let engine = docker_api::engine_or_skip(test)?;
         let unique = format!("test-{}-{}", std::process::id(), test.replace('_', "-"));
         Some(Scratch { engine, tag: format!("offsim-worker:{unique}"), run_id: unique })
     }

@@ -160,17 +160,7 @@ impl Cluster {
         let node_ips: Vec<Arc<OnceLock<IpAddr>>> = spec.nodes.iter().map(|_| Arc::default()).collect();
         for (node, ip) in spec.nodes.iter().zip(&node_ips) {
             let (up, down) = (make(&node.up), make(&node.down));
-            registry_links.push(node.registry.as_ref().map(|r| {
-                make(&LinkSpec {
-                    bandwidth_mbps: r.bandwidth_mbps,
-                    latency_ms: r.latency_ms,
-                    jitter_ms: None,
-                    loss: 0.0,
-                    retransmit_ms: 0.0,
-                    sharing: crate::scenario::Sharing::Fair,
-                    energy_nj_per_bit: 0.0,
-                })
-            }));
+            registry_links.push(node.registry.as_ref().map(|r| make(&r.link())));
             let (ip, access, device_network) = (ip.clone(), access.clone(), device_network.clone());
             let router: Router = Arc::new(move |device: u32| {
                 let net = *device_network.get(device as usize)?;

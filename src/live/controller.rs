@@ -130,9 +130,12 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
     /// Replays `tasks` (in arrival order) and waits for the last to end.
     /// Returns the summary, the sink and the policy.
     pub fn run(mut self, tasks: &[PlannedTask], rx: &Receiver<Msg>) -> Result<(Summary, S, P)> {
-        // The first CPU reading is the baseline.
+        // The first CPU reading is the baseline; the clock (and what the
+        // view heard on the old one) starts afresh after it.
         self.await_baseline(rx)?;
         self.start = Instant::now();
+        self.view = LiveView::new(self.spec, self.world);
+        self.node_heard.fill(None);
         self.next_sample = SimTime(self.sample_every_ns);
         let horizon = self.spec.simulation.horizon_s.map(|h| SimTime(crate::engine::nanos_from_secs(h)));
         for task in tasks {
@@ -258,7 +261,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             .collect();
         let now = self.now();
         for id in ids {
-            self.end(id, now, EndReason::Failed, [0; 5], None, 0, 0)?;
+            self.end(id, now, EndReason::Failed, [0; 5], None)?;
         }
         Ok(())
     }
@@ -297,7 +300,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                     Role::Node => {}
                 }
             }
-            Event::Finished { id, status, phases, exec_start_ns, tx_ns, rx_ns } => {
+            Event::Finished { id, status, phases, exec_start_ns } => {
                 let Some(f) = self.pending.get(&id) else { return Ok(()) }; // ended already (deadline)
                 let exec_start = exec_start_ns.map(|ns| f.dispatched.after(ns));
                 let reason = match status {
@@ -309,7 +312,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                         EndReason::Failed
                     }
                 };
-                self.end(id, now, reason, phases, exec_start, tx_ns, rx_ns)?;
+                self.end(id, now, reason, phases, exec_start)?;
             }
         }
         Ok(())
@@ -322,7 +325,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             }
             self.deadlines.pop();
             if self.pending.contains_key(&id) {
-                self.end(id, d, EndReason::Timeout, [0; 5], None, 0, 0)?;
+                self.end(id, d, EndReason::Timeout, [0; 5], None)?;
             }
         }
         Ok(())
@@ -367,7 +370,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         };
         self.pending.insert(task.id, InFlight { view, placement, dispatched: now, in_warmup });
         if dead {
-            return self.end(task.id, task.arrival, EndReason::BatteryDepleted, [0; 5], None, 0, 0);
+            return self.end(task.id, task.arrival, EndReason::BatteryDepleted, [0; 5], None);
         }
         if self.spec.simulation.on_deadline == DeadlineAction::Abort
             && let Some(d) = view.deadline
@@ -376,16 +379,16 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         }
         let device = task.device as usize;
         if self.lost[device] {
-            return self.end(task.id, now, EndReason::Failed, [0; 5], None, 0, 0);
+            return self.end(task.id, now, EndReason::Failed, [0; 5], None);
         }
         let command = match placement {
             Placement::Local => Command::Run { id: task.id, cycles: a.work_cycles, priority: a.priority },
             Placement::Offload(NodeId(n)) => {
                 if n as usize >= self.world.nodes.len() || !self.world.constraints.allows(a.constraint, n as usize) {
-                    return self.end(task.id, now, EndReason::InvalidPlacement, [0; 5], None, 0, 0);
+                    return self.end(task.id, now, EndReason::InvalidPlacement, [0; 5], None);
                 }
                 if self.lost[self.world.devices.len() + n as usize] {
-                    return self.end(task.id, now, EndReason::Failed, [0; 5], None, 0, 0);
+                    return self.end(task.id, now, EndReason::Failed, [0; 5], None);
                 }
                 let class = self.world.class_of(task.device);
                 Command::Offload(OffloadRequest {
@@ -408,13 +411,16 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         line.push('\n');
         if let Err(e) = self.cluster.control[device].write_all(line.as_bytes()) {
             eprintln!("warning: cannot reach device worker `{}`: {e}", self.cluster.entities[device].name);
-            return self.end(task.id, now, EndReason::Failed, [0; 5], None, 0, 0);
+            return self.end(task.id, now, EndReason::Failed, [0; 5], None);
         }
         Ok(())
     }
 
-    /// Ends task `id` at `at`: writes its row, tells the policy.
-    #[allow(clippy::too_many_arguments)]
+    /// Ends task `id` at `at`: writes its row, tells the policy. Device
+    /// energy is modelled: its CPU power over the task's execution on the
+    /// device, and its radio power over the time the task's messages take
+    /// on the access network at its nominal bandwidth (the simulator's
+    /// definition; the live upload and download phases also hold latency).
     fn end(
         &mut self,
         id: u64,
@@ -422,8 +428,6 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         reason: EndReason,
         phases: [u64; 5],
         exec_start: Option<SimTime>,
-        tx_ns: u64,
-        rx_ns: u64,
     ) -> Result<()> {
         let Some(f) = self.pending.remove(&id) else { return Ok(()) };
         let at = at.max(f.view.arrival);
@@ -435,14 +439,20 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             Placement::Local => None,
         };
         let secs = |ns: u64| ns as f64 / NANOS_PER_SEC as f64;
-        let radio_j = class.tx_w * secs(tx_ns) + class.rx_w * secs(rx_ns);
-        let cpu_j = match f.placement {
-            Placement::Local => class.cpu.core_energy_j(class.cores, phases[3]),
-            Placement::Offload(_) if class.offload_overhead_cycles > 0.0 && (tx_ns > 0 || rx_ns > 0) => {
-                let ns = (class.offload_overhead_cycles / class.speed_hz * 1e9) as u64;
-                class.cpu.core_energy_j(class.cores, ns)
+        let net = &self.spec.networks[class.network as usize];
+        let header = class.protocol.header_bytes as f64;
+        let on_air = |bytes: u64, mbps: f64, happened: bool| {
+            if happened { (bytes as f64 + header) * 8.0 / (mbps * 1e6) } else { 0.0 }
+        };
+        let (cpu_j, radio_j) = match f.placement {
+            Placement::Local => (class.cpu.core_energy_j(class.cores, phases[3]), 0.0),
+            Placement::Offload(_) => {
+                let sent = phases[1] > 0;
+                let prep_ns = if sent { (class.offload_overhead_cycles / class.speed_hz * 1e9) as u64 } else { 0 };
+                let tx_s = on_air(f.view.input_bytes, net.up.bandwidth_mbps, sent);
+                let rx_s = on_air(f.view.output_bytes, net.down.bandwidth_mbps, phases[4] > 0);
+                (class.cpu.core_energy_j(class.cores, prep_ns), class.tx_w * tx_s + class.rx_w * rx_s)
             }
-            Placement::Offload(_) => 0.0,
         };
         if !f.in_warmup {
             self.radio_j += radio_j;
@@ -500,7 +510,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
     fn end_all(&mut self, at: SimTime, reason: EndReason) -> Result<()> {
         let ids: Vec<u64> = self.pending.keys().copied().collect();
         for id in ids {
-            self.end(id, at, reason, [0; 5], None, 0, 0)?;
+            self.end(id, at, reason, [0; 5], None)?;
         }
         Ok(())
     }

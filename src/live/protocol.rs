@@ -145,9 +145,6 @@ pub enum Event {
         /// Nanoseconds after the command arrived when the task's own work
         /// started (`None` if it never did).
         exec_start_ns: Option<u64>,
-        /// Device radio time transmitting and receiving (for energy).
-        tx_ns: u64,
-        rx_ns: u64,
     },
     /// Periodic (every `report_ms`) and, on devices, whenever the run queue
     /// or the number of busy cores changes.
@@ -408,8 +405,6 @@ mod tests {
             status: Status::Failed { error: "reset".into() },
             phases: [1, 2, 3, 4, 5],
             exec_start_ns: None,
-            tx_ns: 0,
-            rx_ns: 0,
         };
         let line = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);

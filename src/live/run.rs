@@ -10,8 +10,8 @@ use crate::live::image::WorkerImage;
 use crate::live::{sizing, tasks, work};
 use crate::model::World;
 use crate::policy::{Policy, PolicyRegistry};
-use crate::report::{CsvSink, LiveManifest, Manifest, OutputDir, write_summary};
-use crate::run::{RESULT_FILES, RunOptions, RunReport, build_policy};
+use crate::report::{LiveManifest, OutputDir};
+use crate::run::{Provenance, RunOptions, RunReport, build_policy, open_tables, write_results};
 use crate::scenario::{LiveSpec, LoadedScenario};
 use std::path::Path;
 use std::sync::Arc;
@@ -92,10 +92,7 @@ pub fn run_live_with(
 
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()).join("live"));
     let mut out = OutputDir::open(&out_dir)?;
-    let tasks_file = if spec.outputs.tasks { Some(out.create("tasks.csv")?) } else { None };
-    let utilisation =
-        if spec.outputs.utilisation_interval_ms > 0.0 { Some(out.create("utilisation.csv")?) } else { None };
-    let sink = CsvSink::new(tasks_file, utilisation)?;
+    let sink = open_tables(scenario, &mut out)?;
 
     let (tx, rx) = std::sync::mpsc::channel();
     let settings = WorkerSettings { seed, loop_rate, preloads };
@@ -104,50 +101,23 @@ pub fn run_live_with(
     let outcome = Controller::new(spec, &world, &mut cluster, policy, seed, sink).run(&planned, &rx);
     drop(cluster);
     let (summary, sink, _) = outcome?;
-
-    let mut finished = Vec::new();
-    let (tasks_file, utilisation) = sink.into_files();
-    for f in [tasks_file, utilisation].into_iter().flatten() {
-        finished.push(f.finish()?);
-    }
-    finished
-        .push(out.write("summary.csv", write_summary(scenario.name(), &spec.policy.name, seed, &summary).as_bytes())?);
-    let mut files: Vec<String> = Vec::new();
-    if spec.outputs.tasks {
-        files.push("tasks.csv".into());
-    }
-    if spec.outputs.utilisation_interval_ms > 0.0 {
-        files.push("utilisation.csv".into());
-    }
-    files.extend(["summary.csv".to_string(), "manifest.json".to_string()]);
-    let manifest = Manifest {
-        offsim_version: env!("CARGO_PKG_VERSION"),
-        scenario: scenario.name().to_string(),
-        description: spec.description.clone(),
-        scenario_file: scenario.origin.clone(),
-        scenario_sha256: scenario.canonical_hash(&resolved_params),
-        trace_sha256: None,
-        seed,
-        policy: spec.policy.name.clone(),
-        command_line: opts.command_line.clone(),
-        rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
-        rng_crates: crate::report::rng_crates(),
-        files: files.clone(),
-        events: summary.totals.events,
-        sim_end_s: summary.totals.end_s,
-        live: Some(LiveManifest {
-            engine: engine.describe(),
-            image: image.to_string(),
-            host_core_ghz: live.host_core_ghz,
-            cpu_period_us: live.cpu_period_us,
-            loop_rate_per_s: loop_rate,
-            energy: "modelled: the scenario's power models applied to CPU utilisation measured by the engine \
-                     (cgroup CPU time), plus radio power over measured transfer times",
-        }),
+    let live_info = LiveManifest {
+        engine: engine.describe(),
+        image: image.to_string(),
+        host_core_ghz: live.host_core_ghz,
+        cpu_period_us: live.cpu_period_us,
+        loop_rate_per_s: loop_rate,
+        energy: "modelled: the scenario's power models applied to CPU utilisation measured from each \
+                 container's cgroup CPU time, plus radio power over each message's time on the access network",
     };
-    finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
-    let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();
-    out.commit(finished, &stale)?;
+    let provenance = Provenance {
+        seed,
+        resolved_params,
+        trace_sha256: None,
+        command_line: &opts.command_line,
+        live: Some(live_info),
+    };
+    let files = write_results(scenario, out, sink, &summary, provenance)?;
     Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
 }
 

@@ -8,7 +8,7 @@ use crate::energy::Meter;
 use crate::engine::{NANOS_PER_SEC, SimRng, SimTime};
 use crate::live::protocol::Report;
 use crate::model::{World, link_view};
-use crate::policy::{DeviceView, LinkView, NodeId, NodeView, Placement, Policy, SystemView, TaskView};
+use crate::policy::{LinkView, NodeId, NodeView, Placement, Policy, SystemView, TaskView};
 use crate::scenario::Scenario;
 
 /// A device as the dispatcher knows it.
@@ -142,21 +142,12 @@ impl LiveView {
     ) -> Placement {
         let class = world.class_of(task.device);
         let state = &self.devices[task.device as usize];
-        let device = DeviceView {
-            cores: class.cores,
-            speed_hz: class.speed_hz,
-            queue_len: state.queue_len,
-            busy_cores: state.meter.busy(),
-            cpu_utilisation: state.meter.utilisation_at(now, class.cores, self.tau_ns),
-            battery_fraction: class.battery_j.map(|cap| ((cap - state.meter.energy_at(now)) / cap).clamp(0.0, 1.0)),
-            idle_w: class.cpu.idle_w,
-            busy_w: class.cpu.busy_w,
-            tx_w: class.tx_w,
-            rx_w: class.rx_w,
-            offload_overhead_cycles: class.offload_overhead_cycles,
-            setup_rtts: class.protocol.setup_rtts,
-            header_bytes: class.protocol.header_bytes,
-        };
+        let device = class.view(
+            state.queue_len,
+            state.meter.busy(),
+            state.meter.utilisation_at(now, class.cores, self.tau_ns),
+            state.meter.energy_at(now),
+        );
         let (uplink, downlink) = self.access[class.network as usize];
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();

@@ -343,18 +343,7 @@ impl Containers {
         if config.image_bytes.len() >= usize::from(NO_IMAGE) {
             return Err(invalid(format!("at most {} images", NO_IMAGE)));
         }
-        let images = config
-            .image_bytes
-            .iter()
-            .map(|&bytes| ImageSlot {
-                bytes,
-                cached: false,
-                last_used: SimTime::ZERO,
-                state: ContainerState::Cold,
-                in_flight: 0,
-                waiters: Vec::new(),
-            })
-            .collect();
+        let images = config.image_bytes.iter().map(|&bytes| ImageSlot::absent(bytes)).collect();
         let mut model = Node {
             cores: config.cores,
             speed_hz: config.speed_hz,
@@ -717,8 +706,6 @@ impl Shared {
                 status: Status::Completed,
                 phases: [ns(ran.wait), 0, 0, ns(ran.exec), 0],
                 exec_start_ns: Some(ns(ran.started.saturating_duration_since(arrival.at))),
-                tx_ns: 0,
-                rx_ns: 0,
             });
         });
         self.submit_on_device(id, job);
@@ -883,8 +870,6 @@ fn offload_ended(id: u64, arrival: Arrival, prep: Prep, exchanged: io::Result<Ex
                 status: failed(&e.to_string()),
                 phases: [prep.wait_ns, 0, 0, prep.exec_ns, 0],
                 exec_start_ns: None,
-                tx_ns: 0,
-                rx_ns: 0,
             };
         }
     };
@@ -907,12 +892,12 @@ fn offload_ended(id: u64, arrival: Arrival, prep: Prep, exchanged: io::Result<Ex
         prep.exec_ns.saturating_add(r.exec_ns),
         download,
     ];
-    Event::Finished { id, status, phases, exec_start_ns, tx_ns: upload, rx_ns: download }
+    Event::Finished { id, status, phases, exec_start_ns }
 }
 
 /// A task that ended without running.
 fn ended(id: u64, status: Status) -> Event {
-    Event::Finished { id, status, phases: [0; 5], exec_start_ns: None, tx_ns: 0, rx_ns: 0 }
+    Event::Finished { id, status, phases: [0; 5], exec_start_ns: None }
 }
 
 fn failed(error: &str) -> Status {
@@ -1122,8 +1107,6 @@ mod tests {
         status: Status,
         phases: Phases,
         exec_start_ns: Option<u64>,
-        tx_ns: u64,
-        rx_ns: u64,
     }
 
     /// A controller's connection to one worker.
@@ -1159,8 +1142,8 @@ mod tests {
             let mut done = Vec::new();
             while done.len() < n {
                 match self.event() {
-                    Event::Finished { id, status, phases, exec_start_ns, tx_ns, rx_ns } => {
-                        done.push(Done { id, status, phases, exec_start_ns, tx_ns, rx_ns })
+                    Event::Finished { id, status, phases, exec_start_ns } => {
+                        done.push(Done { id, status, phases, exec_start_ns })
                     }
                     Event::Report(r) => self.reports.push(r),
                     Event::Hello { .. } => panic!("a second hello"),
@@ -1234,7 +1217,7 @@ mod tests {
         assert_eq!(done[0].status, Status::QueueFull);
         assert_eq!(done[0].exec_start_ns, None);
         let [first, high, low] = [&done[1], &done[2], &done[3]];
-        assert!(done[1..].iter().all(|d| d.status == Status::Completed && d.tx_ns == 0 && d.rx_ns == 0));
+        assert!(done[1..].iter().all(|d| d.status == Status::Completed && d.phases[1] == 0 && d.phases[4] == 0));
         assert_exec(first.phases[3], 30.0);
         assert!(ms(first.phases[0]) < late_by_at_most(0.0), "{first:?}");
         assert_wait(high.phases[0], 30.0);
@@ -1282,7 +1265,7 @@ mod tests {
         for d in &done {
             assert_eq!(d.status, Status::Completed, "{d:?}");
             assert_exec(d.phases[3], 30.0);
-            assert!(d.phases[1] > 0 && d.tx_ns == d.phases[1] && d.rx_ns == d.phases[4], "{d:?}");
+            assert!(d.phases[1] > 0 && d.phases[4] > 0, "{d:?}");
             assert!(d.exec_start_ns.unwrap() > d.phases[2]);
         }
         // The second waited for the first's preparation. The first to reach

@@ -5,6 +5,7 @@ use super::queue::TaskQueue;
 use crate::energy::{CpuPower, Meter};
 use crate::engine::{NANOS_PER_SEC, SimTime};
 use crate::network::Protocol;
+use crate::policy::DeviceView;
 use crate::scenario::QueueDiscipline;
 
 /// What every device of a class shares.
@@ -33,6 +34,26 @@ impl DeviceClass {
     /// sending and receiving.
     pub fn max_power_w(&self) -> f64 {
         self.cpu.busy_w + self.tx_w + self.rx_w
+    }
+
+    /// A device of this class as a policy sees it, given its load, its
+    /// recent utilisation and the energy it has used.
+    pub fn view(&self, queue_len: u32, busy_cores: u32, cpu_utilisation: f64, energy_j: f64) -> DeviceView {
+        DeviceView {
+            cores: self.cores,
+            speed_hz: self.speed_hz,
+            queue_len,
+            busy_cores,
+            cpu_utilisation,
+            battery_fraction: self.battery_j.map(|cap| ((cap - energy_j) / cap).clamp(0.0, 1.0)),
+            idle_w: self.cpu.idle_w,
+            busy_w: self.cpu.busy_w,
+            tx_w: self.tx_w,
+            rx_w: self.rx_w,
+            offload_overhead_cycles: self.offload_overhead_cycles,
+            setup_rtts: self.protocol.setup_rtts,
+            header_bytes: self.protocol.header_bytes,
+        }
     }
 }
 

@@ -40,6 +40,20 @@ pub struct ImageSlot {
     pub waiters: Vec<TaskRef>,
 }
 
+impl ImageSlot {
+    /// An image of `bytes` not in the cache, with no container.
+    pub fn absent(bytes: u64) -> ImageSlot {
+        ImageSlot {
+            bytes,
+            cached: false,
+            last_used: SimTime::ZERO,
+            state: ContainerState::Cold,
+            in_flight: 0,
+            waiters: Vec::new(),
+        }
+    }
+}
+
 /// What a task arriving at a node must wait for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Readiness {
@@ -205,17 +219,7 @@ mod tests {
             up_link: 0,
             down_link: 1,
             registry_link: Some(2),
-            images: images
-                .iter()
-                .map(|&bytes| ImageSlot {
-                    bytes,
-                    cached: false,
-                    last_used: SimTime::ZERO,
-                    state: ContainerState::Cold,
-                    in_flight: 0,
-                    waiters: vec![],
-                })
-                .collect(),
+            images: images.iter().map(|&bytes| ImageSlot::absent(bytes)).collect(),
             cache_capacity: capacity,
             cache_used: 0,
             cold_start: Sampler::Constant(100.0),

@@ -4,7 +4,7 @@
 
 use super::constraints::Constraints;
 use super::device::{Device, DeviceClass};
-use super::node::{ContainerState, ImageSlot, Node};
+use super::node::{ImageSlot, Node};
 use super::queue::TaskQueue;
 use super::task::TaskRef;
 use crate::energy::{CpuPower, Meter};
@@ -112,17 +112,7 @@ impl World {
         for (ni, n) in spec.nodes.iter().enumerate() {
             let up_link = add_link(&n.up);
             let down_link = add_link(&n.down);
-            let registry_link = n.registry.as_ref().map(|r| {
-                add_link(&LinkSpec {
-                    bandwidth_mbps: r.bandwidth_mbps,
-                    latency_ms: r.latency_ms,
-                    jitter_ms: None,
-                    loss: 0.0,
-                    retransmit_ms: 0.0,
-                    sharing: crate::scenario::Sharing::Fair,
-                    energy_nj_per_bit: 0.0,
-                })
-            });
+            let registry_link = n.registry.as_ref().map(|r| add_link(&r.link()));
             let cpu = CpuPower { idle_w: n.power.idle_w, busy_w: n.power.busy_w };
             let memory_bytes = (n.memory_gb * 1e9).round() as u64;
             let mut node = Node {
@@ -137,17 +127,7 @@ impl World {
                 up_link,
                 down_link,
                 registry_link,
-                images: images
-                    .iter()
-                    .map(|img| ImageSlot {
-                        bytes: img.bytes,
-                        cached: false,
-                        last_used: crate::engine::SimTime::ZERO,
-                        state: ContainerState::Cold,
-                        in_flight: 0,
-                        waiters: Vec::new(),
-                    })
-                    .collect(),
+                images: images.iter().map(|img| ImageSlot::absent(img.bytes)).collect(),
                 cache_capacity: (n.image_cache_gb * 1e9).round() as u64,
                 cache_used: 0,
                 cold_start: n.cold_start_ms.sampler(),

@@ -58,7 +58,12 @@ impl LoadedScenario {
         if spec.name.is_none() {
             spec.name = Some(default_name.to_string());
         }
-        validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
+        validate(&spec).map_err(|(field, message)| {
+            let mut files: Vec<&str> = included.iter().map(|(f, _)| f.as_str()).collect();
+            files.dedup();
+            let after = if files.is_empty() { String::new() } else { format!(" (with {} included)", files.join(", ")) };
+            fail(format!("{field}: {message}{after}"))
+        })?;
         Ok(Self { spec, origin: origin.to_string(), base_dir: base_dir.to_path_buf() })
     }
 
@@ -256,6 +261,27 @@ workload = { max_tasks = 1 }"#,
             s.with_overrides(&["devices.d.cores=2".into(), "devices.d.speed_ghz=-1".into()]).unwrap_err().to_string();
         assert!(e.starts_with("--set devices.d.speed_ghz=-1:"), "only the breaking override is named: {e}");
         assert!(e.contains("devices[d].speed_ghz") && e.contains("> 0"), "{e}");
+    }
+
+    #[test]
+    fn included_fragments_apply_before_set_flags_and_name_their_file() {
+        let dir = std::env::temp_dir().join(format!("offsim-include-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cal.toml"), "# measured\n\"devices.d.speed_ghz\" = 0.9\n\"devices.d.cores\" = 2\n")
+            .unwrap();
+        std::fs::write(dir.join("bad.toml"), "\"devices.d.speed_ghz\" = -1\n").unwrap();
+        let text = format!("include = [\"cal.toml\"]\n{}", small());
+        let s = LoadedScenario::from_toml(&text, "t", "t", &dir, &[]).unwrap();
+        assert_eq!((s.spec.devices[0].speed_ghz, s.spec.devices[0].cores), (0.9, 2));
+        let s = LoadedScenario::from_toml(&text, "t", "t", &dir, &["devices.d.speed_ghz=1.5".into()]).unwrap();
+        assert_eq!(s.spec.devices[0].speed_ghz, 1.5, "--set wins over the fragment");
+        let bad = format!("include = [\"cal.toml\", \"bad.toml\"]\n{}", small());
+        let e = LoadedScenario::from_toml(&bad, "t", "t", &dir, &[]).unwrap_err().to_string();
+        let missing = format!("include = [\"nope.toml\"]\n{}", small());
+        let m = LoadedScenario::from_toml(&missing, "t", "t", &dir, &[]).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("bad.toml included") && e.contains("devices[d].speed_ghz"), "{e}");
+        assert!(m.contains("nope.toml") && m.contains("cannot read included file"), "{m}");
     }
 
     #[test]

@@ -479,6 +479,22 @@ pub struct RegistrySpec {
     pub latency_ms: f64,
 }
 
+impl RegistrySpec {
+    /// The registry -> node link: the registry's bandwidth and latency, no
+    /// jitter, loss or energy.
+    pub fn link(&self) -> LinkSpec {
+        LinkSpec {
+            bandwidth_mbps: self.bandwidth_mbps,
+            latency_ms: self.latency_ms,
+            jitter_ms: None,
+            loss: 0.0,
+            retransmit_ms: 0.0,
+            sharing: Sharing::Fair,
+            energy_nj_per_bit: 0.0,
+        }
+    }
+}
+
 /// `[[nodes]]`: an edge server or cloud host.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,7 @@ use super::{Event, Simulation, Sink, Source};
 use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
 use crate::metrics::TaskRecord;
 use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
-use crate::policy::{DeviceView, EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
+use crate::policy::{EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
 
 /// Nanoseconds to run `cycles` at `speed_hz` (rounded up).
 fn run_ns(cycles: f64, speed_hz: f64) -> u64 {
@@ -157,21 +157,12 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let tv = self.task_view(task);
         let device = &self.world.devices[task.device as usize];
         let class = self.world.class_of(task.device);
-        let dv = DeviceView {
-            cores: class.cores,
-            speed_hz: class.speed_hz,
-            queue_len: device.queued,
-            busy_cores: device.busy,
-            cpu_utilisation: device.meter.utilisation_at(now, class.cores, self.cfg.tau_ns),
-            battery_fraction: class.battery_j.map(|cap| ((cap - device.meter.energy_at(now)) / cap).clamp(0.0, 1.0)),
-            idle_w: class.cpu.idle_w,
-            busy_w: class.cpu.busy_w,
-            tx_w: class.tx_w,
-            rx_w: class.rx_w,
-            offload_overhead_cycles: class.offload_overhead_cycles,
-            setup_rtts: class.protocol.setup_rtts,
-            header_bytes: class.protocol.header_bytes,
-        };
+        let dv = class.view(
+            device.queued,
+            device.busy,
+            device.meter.utilisation_at(now, class.cores, self.cfg.tau_ns),
+            device.meter.energy_at(now),
+        );
         let (uplink, downlink) = self.dispatcher.access[class.network as usize];
         let mut buffer = std::mem::take(&mut self.dispatcher.buffer);
         buffer.clear();

@@ -2,7 +2,24 @@
 //! plain HTTP/1.0 requests with unversioned paths (any engine version
 //! accepts them), at `DOCKER_HOST` (unix or plain tcp) or the local socket.
 
+use offsim::live::docker::{Engine, EngineAddress};
 use std::io::{Read, Write};
+
+/// The engine, or `None` (the test is then skipped, saying so on stderr)
+/// when none is reachable, unless `OFFSIM_REQUIRE_DOCKER` is set: then a
+/// missing engine fails the test.
+pub fn engine_or_skip(test: &str) -> Option<Engine> {
+    match Engine::connect(&EngineAddress::default()) {
+        Ok(engine) => Some(engine),
+        Err(e) if std::env::var_os("OFFSIM_REQUIRE_DOCKER").is_some() => {
+            panic!("{test}: OFFSIM_REQUIRE_DOCKER is set, but: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: no Docker Engine ({e})");
+            None
+        }
+    }
+}
 
 /// A byte stream to the engine, whatever the transport.
 trait ReadWrite: Read + Write {}
