@@ -20,6 +20,7 @@ offsim() { cargo run --quiet --release --features tables -- "$@"; }
 mkdir -p "$OUT"
 offsim run scenarios/quickstart.toml --out "$OUT/quickstart"
 offsim sweep scenarios/policy-comparison.toml --out "$OUT/policy-comparison-sweep" --no-progress
+offsim validate scenarios/live-validation.toml --repetitions 2 --set workload.duration_s=8 --out "$OUT/live-validation/validate" --no-plots
 
 echo "== notebooks: executing"
 OFFSIM_RESULTS="$(cd "$OUT" && pwd)" "$VENV/bin/python" - "$OUT/executed" <<'PY'
