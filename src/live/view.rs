@@ -225,19 +225,7 @@ power = { idle_w = 1, busy_w = 2 }
         let ctx = PolicyContext { nodes: World::node_infos(&s.spec), images: Vec::new() };
         let mut policy: crate::policy::AnyPolicy = PolicyRegistry::new().build(&s.spec.policy, &ctx).unwrap().0;
         let mut rng = stream(1, "policy", 0);
-        let task = TaskView {
-            id: 0,
-            device: 0,
-            arrival: SimTime(0),
-            work_cycles: 1e6,
-            input_bytes: 0,
-            output_bytes: 0,
-            memory_bytes: 0,
-            image: None,
-            image_bytes: 0,
-            priority: 0,
-            deadline: None,
-        };
+        let task = crate::policy::testing::task();
         let s1 = SimTime(NANOS_PER_SEC);
         view.node_report(s1, 0, &report(5, 2, 2 * NANOS_PER_SEC));
         view.node_report(s1, 1, &report(0, 0, 0));
