@@ -17,6 +17,9 @@ echo "== notebooks: virtual environment in $VENV"
 
 echo "== notebooks: result data in $OUT"
 offsim() { cargo run --quiet --release --features tables -- "$@"; }
+# The validation below builds a worker image; remove it (and anything a
+# failed live run left) however the script ends.
+trap 'offsim live --cleanup >/dev/null 2>&1 || true' EXIT
 mkdir -p "$OUT"
 offsim run scenarios/quickstart.toml --out "$OUT/quickstart"
 offsim sweep scenarios/policy-comparison.toml --out "$OUT/policy-comparison-sweep" --no-progress
