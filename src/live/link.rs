@@ -19,7 +19,7 @@
 
 use crate::dist::DistSpec;
 use crate::engine::{SimRng, SimTime};
-use crate::live::protocol::{FrameKind, MAX_FRAME, read_frame, read_route, write_frame};
+use crate::live::protocol::{FrameKind, read_frame, read_route, write_frame, write_padded_frame};
 use crate::network::{Link, LinkParams};
 use crate::scenario::{LinkSpec, Sharing};
 use std::collections::HashMap;
@@ -420,7 +420,7 @@ fn forward_frames(
 /// `u64` byte count) with an `Image` frame of that many bytes (the kind byte,
 /// then zero filler streamed in chunks). Connections arrive through a
 /// [`LinkProxy`], which has already consumed the source index. A malformed
-/// frame, or a count too large for one frame (over [`MAX_FRAME`] minus the
+/// frame, or a count too large for one frame (over [`crate::live::protocol::MAX_FRAME`] minus the
 /// kind byte), closes the connection. Dropping it stops accepting and shuts
 /// down open connections.
 pub struct ByteSource {
@@ -445,25 +445,12 @@ impl ByteSource {
 }
 
 fn serve_pulls(stream: TcpStream) -> io::Result<()> {
-    static ZEROS: [u8; IO_BUFFER] = [0; IO_BUFFER];
     let mut from = BufReader::with_capacity(IO_BUFFER, stream.try_clone()?);
     let mut to = BufWriter::with_capacity(IO_BUFFER, stream);
     let mut request = Vec::new();
     while read_frame(&mut from, &mut request)? {
         let count = pull_count(&request)?;
-        let len = count
-            .checked_add(1)
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|&n| n <= MAX_FRAME)
-            .ok_or_else(|| invalid("image too large for one frame"))?;
-        to.write_all(&len.to_le_bytes())?;
-        to.write_all(&[FrameKind::Image as u8])?;
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(ZEROS.len() as u64);
-            to.write_all(&ZEROS[..n as usize])?;
-            left -= n;
-        }
+        write_padded_frame(&mut to, &[FrameKind::Image as u8], count)?;
         to.flush()?;
     }
     Ok(())

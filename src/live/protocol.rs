@@ -331,6 +331,80 @@ pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
     Ok(true)
 }
 
+/// Filler bytes are written from this many zeros at a time.
+const FILLER_CHUNK: usize = 64 * 1024;
+static ZEROS: [u8; FILLER_CHUNK] = [0; FILLER_CHUNK];
+
+/// Writes a frame whose payload is `head` then `filler` zero bytes,
+/// streaming the filler.
+pub fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64) -> io::Result<()> {
+    let len = (head.len() as u64).saturating_add(filler);
+    let len = u32::try_from(len)
+        .ok()
+        .filter(|&l| l <= MAX_FRAME)
+        .ok_or_else(|| bad(&format!("a {len}-byte message exceeds the {MAX_FRAME}-byte frame limit")))?;
+    let mut start = Vec::with_capacity(4 + head.len());
+    start.extend_from_slice(&len.to_le_bytes());
+    start.extend_from_slice(head);
+    w.write_all(&start)?;
+    let mut left = filler;
+    while left > 0 {
+        let n = left.min(FILLER_CHUNK as u64) as usize;
+        w.write_all(&ZEROS[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Reads the length and kind of the next frame; returns the kind and the
+/// bytes of payload after it, or `None` on a clean end of stream.
+pub fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len);
+    if len == 0 || len > MAX_FRAME {
+        return Err(bad(&format!("bad frame length {len}")));
+    }
+    let mut kind = [0u8; 1];
+    r.read_exact(&mut kind)?;
+    let kind = FrameKind::from_byte(kind[0]).ok_or_else(|| bad(&format!("unknown frame kind {}", kind[0])))?;
+    Ok(Some((kind, u64::from(len) - 1)))
+}
+
+/// Reads the next frame, which must be a `kind` frame; returns the bytes of
+/// payload after the kind.
+pub fn expect_frame(r: &mut impl Read, kind: FrameKind) -> io::Result<u64> {
+    match read_frame_start(r)? {
+        Some((k, rest)) if k == kind => Ok(rest),
+        Some((k, _)) => Err(bad(&format!("expected a {kind:?} frame, got {k:?}"))),
+        None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("connection closed before a {kind:?} frame"))),
+    }
+}
+
+/// Reads the first `len` of the `rest` bytes of a frame, skipping the others.
+pub fn read_head(r: &mut impl Read, len: usize, rest: u64) -> io::Result<Vec<u8>> {
+    if rest < len as u64 {
+        return Err(bad(&format!("frame of {rest} bytes is shorter than its {len}-byte header")));
+    }
+    let mut head = vec![0; len];
+    r.read_exact(&mut head)?;
+    skip(r, rest - len as u64)?;
+    Ok(head)
+}
+
+/// Reads and discards `n` bytes.
+pub fn skip(r: &mut impl Read, n: u64) -> io::Result<()> {
+    let got = io::copy(&mut r.take(n), &mut io::sink())?;
+    if got < n {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a frame"));
+    }
+    Ok(())
+}
+
 /// Sends the source index that opens a data connection.
 pub fn write_route(w: &mut impl Write, source: u32) -> io::Result<()> {
     w.write_all(&source.to_le_bytes())

@@ -29,8 +29,9 @@
 //! arrival.
 
 use super::protocol::{
-    CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, MAX_FRAME, OffloadRequest, Phases, Report, ResultHeader, Role,
-    Status, TaskHeader, WorkerConfig, unix_ns, write_frame, write_route,
+    CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, OffloadRequest, Phases, Report, ResultHeader, Role, Status,
+    TaskHeader, WorkerConfig, expect_frame, read_frame_start, read_head, skip, unix_ns, write_frame,
+    write_padded_frame, write_route,
 };
 use super::work::Pacer;
 use crate::energy::{CpuPower, Meter};
@@ -39,7 +40,7 @@ use crate::model::{ContainerState, ImageSlot, Node, Readiness, TaskQueue};
 use crate::scenario::QueueDiscipline;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
@@ -53,9 +54,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause after a failed `accept` before trying again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// Filler bytes are written from this many zeros at a time.
-const FILLER_CHUNK: usize = 64 * 1024;
-static ZEROS: [u8; FILLER_CHUNK] = [0; FILLER_CHUNK];
 /// `TaskHeader::image` of a task without an image.
 const NO_IMAGE: u16 = u16::MAX;
 
@@ -932,76 +930,6 @@ fn configure(s: &TcpStream) -> io::Result<()> {
 /// Filler bytes of a message: its payload plus protocol headers.
 fn filler(payload: u64, header_bytes: u64) -> io::Result<u64> {
     payload.checked_add(header_bytes).ok_or_else(|| invalid("message size overflows".into()))
-}
-
-/// Writes a frame whose payload is `head` then `filler` zero bytes,
-/// streaming the filler.
-fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64) -> io::Result<()> {
-    let len = (head.len() as u64).saturating_add(filler);
-    let len = u32::try_from(len)
-        .ok()
-        .filter(|&l| l <= MAX_FRAME)
-        .ok_or_else(|| invalid(format!("a {len}-byte message exceeds the {MAX_FRAME}-byte frame limit")))?;
-    let mut start = Vec::with_capacity(4 + head.len());
-    start.extend_from_slice(&len.to_le_bytes());
-    start.extend_from_slice(head);
-    w.write_all(&start)?;
-    let mut left = filler;
-    while left > 0 {
-        let n = left.min(FILLER_CHUNK as u64) as usize;
-        w.write_all(&ZEROS[..n])?;
-        left -= n as u64;
-    }
-    Ok(())
-}
-
-/// Reads the length and kind of the next frame; returns the kind and the
-/// bytes of payload after it, or `None` on a clean end of stream.
-fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)>> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_le_bytes(len);
-    if len == 0 || len > MAX_FRAME {
-        return Err(bad_data(format!("bad frame length {len}")));
-    }
-    let mut kind = [0u8; 1];
-    r.read_exact(&mut kind)?;
-    let kind = FrameKind::from_byte(kind[0]).ok_or_else(|| bad_data(format!("unknown frame kind {}", kind[0])))?;
-    Ok(Some((kind, u64::from(len) - 1)))
-}
-
-/// Reads the next frame, which must be a `kind` frame; returns the bytes of
-/// payload after the kind.
-fn expect_frame(r: &mut impl Read, kind: FrameKind) -> io::Result<u64> {
-    match read_frame_start(r)? {
-        Some((k, rest)) if k == kind => Ok(rest),
-        Some((k, _)) => Err(bad_data(format!("expected a {kind:?} frame, got {k:?}"))),
-        None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("connection closed before a {kind:?} frame"))),
-    }
-}
-
-/// Reads the first `len` of the `rest` bytes of a frame, skipping the others.
-fn read_head(r: &mut impl Read, len: usize, rest: u64) -> io::Result<Vec<u8>> {
-    if rest < len as u64 {
-        return Err(bad_data(format!("frame of {rest} bytes is shorter than its {len}-byte header")));
-    }
-    let mut head = vec![0; len];
-    r.read_exact(&mut head)?;
-    skip(r, rest - len as u64)?;
-    Ok(head)
-}
-
-/// Reads and discards `n` bytes.
-fn skip(r: &mut impl Read, n: u64) -> io::Result<()> {
-    let got = io::copy(&mut r.take(n), &mut io::sink())?;
-    if got < n {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a frame"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
