@@ -23,7 +23,9 @@ trap 'offsim live --cleanup >/dev/null 2>&1 || true' EXIT
 mkdir -p "$OUT"
 offsim run scenarios/quickstart.toml --out "$OUT/quickstart"
 offsim sweep scenarios/policy-comparison.toml --out "$OUT/policy-comparison-sweep" --no-progress
-offsim validate scenarios/live-validation.toml --repetitions 2 --set workload.duration_s=8 --out "$OUT/live-validation/validate" --no-plots
+offsim calibrate scenarios/live-validation.toml --out "$OUT/calibration.toml"
+offsim validate scenarios/live-validation.toml --repetitions 2 --set workload.duration_s=8 \
+    --calibration "$OUT/calibration.toml" --out "$OUT/live-validation/validate" --no-plots
 
 echo "== notebooks: executing"
 OFFSIM_RESULTS="$(cd "$OUT" && pwd)" "$VENV/bin/python" - "$OUT/executed" <<'PY'

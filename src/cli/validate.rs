@@ -29,6 +29,10 @@ pub struct ValidateArgs {
     /// the experiment's policy list).
     #[arg(long = "policy", value_name = "NAME")]
     pub policies: Vec<String>,
+    /// A fragment written by `offsim calibrate`, applied to the simulated
+    /// side only (the live runs keep the scenario as written).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Override a scenario field (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
@@ -55,6 +59,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
         out_dir: args.out,
         repetitions: args.repetitions,
         policies,
+        calibration: args.calibration,
         command_line: std::env::args().collect(),
     };
     let v = validate(&scenario, &opts, &PolicyRegistry::new(), engine, &image)?;

@@ -1,8 +1,9 @@
 //! `offsim calibrate`: measures this host as the live backend uses it (real
 //! container start-up, the speed a worker reaches under its CPU quota, the
 //! accuracy of the link emulation) and writes a scenario fragment of
-//! overrides that a scenario includes (`include = ["calibration.toml"]`),
-//! so the simulator predicts for the host it is validated against.
+//! overrides, so the simulator predicts for the host it is validated
+//! against: `offsim validate --calibration FILE` applies it to the simulated
+//! side only; a simulation-only scenario can `include` it.
 
 use crate::error::{Error, Result};
 use crate::live::cluster::{Cluster, Msg, WorkerSettings};
@@ -227,7 +228,8 @@ pub fn fragment(c: &Calibration, scenario: &LoadedScenario) -> String {
     let mut s = String::new();
     let host_core_ghz = scenario.spec.live.as_ref().map_or(0.0, |l| l.host_core_ghz);
     let _ = writeln!(s, "# offsim calibrate {}: {} ({} cores)", env!("CARGO_PKG_VERSION"), c.engine, c.host_cpus);
-    let _ = writeln!(s, "# Include it from a scenario: include = [\"<this file>\"] (--set flags still win).");
+    let _ = writeln!(s, "# Use: offsim validate SCENARIO --calibration <this file> (the simulated side only), or");
+    let _ = writeln!(s, "# include = [\"<this file>\"] in a scenario that is only simulated (--set flags still win).");
     let _ = writeln!(s, "# Worker spin loop: {:.4e} iterations/s per host core.", c.loop_rate);
     let _ = writeln!(s, "#");
     let _ = writeln!(s, "# Effective speed of a worker under its CPU quota (live.host_core_ghz = {host_core_ghz}):");
@@ -275,6 +277,23 @@ pub fn fragment(c: &Calibration, scenario: &LoadedScenario) -> String {
             l.measured_bulk_ms,
             100.0 * (l.measured_bulk_ms / l.configured_bulk_ms - 1.0)
         );
+    }
+    // What a message loses crossing the proxy's sockets, beyond the
+    // configured hops: half of the round trip's excess on each of the
+    // node's directions.
+    let _ = writeln!(s, "# The proxy's own delay, added to each node link (one message each way):");
+    for l in &c.links {
+        let Some(node) = scenario.spec.nodes.iter().find(|n| n.name == l.node) else { continue };
+        let extra = ((l.measured_rtt_ms - l.configured_rtt_ms) / 2.0).max(0.0);
+        for (dir, link) in [("up", &node.up), ("down", &node.down)] {
+            let _ = writeln!(
+                s,
+                "\"nodes.{}.{dir}.latency_ms\" = {:.3}  # configured {}, +{extra:.3}",
+                node.name,
+                link.latency_ms + extra,
+                link.latency_ms
+            );
+        }
     }
     s
 }

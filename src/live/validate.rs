@@ -13,7 +13,7 @@ use crate::model::World;
 use crate::policy::PolicyRegistry;
 use crate::report::OutputDir;
 use crate::run::{RunOptions, run_with, simulate_with};
-use crate::scenario::{ExperimentPolicy, LoadedScenario};
+use crate::scenario::{ExperimentPolicy, LoadedScenario, fragment_overrides};
 use crate::sweep::stats::Estimate;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub struct ValidateOptions {
     pub repetitions: Option<u32>,
     /// Policies to compare (default: the experiment's, else the scenario's).
     pub policies: Vec<ExperimentPolicy>,
+    /// A fragment of overrides (what `offsim calibrate` writes) applied to
+    /// the simulated side only: the live runs keep the scenario as written.
+    pub calibration: Option<PathBuf>,
     pub command_line: Vec<String>,
 }
 
@@ -143,10 +146,14 @@ pub fn validate(
             out_dir: Some(out_dir.join(&label).join("sim")),
             command_line: opts.command_line.clone(),
         };
-        let mut sims = vec![run_with(&cell, &sim_opts, registry)?.summary];
+        let sim_cell = match &opts.calibration {
+            Some(path) => cell.with_overrides(&fragment_overrides(path)?)?,
+            None => cell.clone(),
+        };
+        let mut sims = vec![run_with(&sim_cell, &sim_opts, registry)?.summary];
         for r in 1..SIM_REPLICATIONS {
-            let (policy, _) = crate::run::build_policy(&cell, registry)?;
-            sims.push(simulate_with(&cell, seed + r, policy)?.0);
+            let (policy, _) = crate::run::build_policy(&sim_cell, registry)?;
+            sims.push(simulate_with(&sim_cell, seed + r, policy)?.0);
         }
         let mut lives = Vec::new();
         for r in 0..repetitions {
@@ -212,6 +219,9 @@ fn fixed_trace(scenario: &LoadedScenario, seed: u64, out_dir: &Path) -> Result<L
     let mut replay = scenario.clone();
     let absolute = std::fs::canonicalize(&path).map_err(|e| Error::io(&path, "cannot resolve", e))?;
     replay.spec.workload.trace = Some(absolute.display().to_string());
+    // The trace holds exactly the generated tasks; its limits are spent.
+    replay.spec.workload.duration_s = None;
+    replay.spec.workload.max_tasks = None;
     for d in &mut replay.spec.devices {
         d.workload = None;
     }

@@ -155,14 +155,18 @@ fn included_overrides(text: &str, base_dir: &Path) -> Result<Vec<(String, String
     for f in files.iter().filter_map(toml::Value::as_str) {
         let path = base_dir.join(f);
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "cannot read included file", e))?;
-        let fragment: toml::Table = toml::from_str(&text)
-            .map_err(|e| Error::Scenario { file: name.clone(), message: describe_toml_error(&e) })?;
-        for (key, value) in fragment {
-            out.push((name.clone(), format!("{key}={value}")));
-        }
+        out.extend(fragment_overrides(&path)?.into_iter().map(|o| (name.clone(), o)));
     }
     Ok(out)
+}
+
+/// The overrides of a fragment file (`"path.to.field" = value` lines, as
+/// `offsim calibrate` writes them), each as `--set` takes it.
+pub fn fragment_overrides(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read included file", e))?;
+    let fragment: toml::Table = toml::from_str(&text)
+        .map_err(|e| Error::Scenario { file: path.display().to_string(), message: describe_toml_error(&e) })?;
+    Ok(fragment.into_iter().map(|(key, value)| format!("{key}={value}")).collect())
 }
 
 /// toml's messages carry line and column; keep them on one readable block.

@@ -7,5 +7,5 @@ mod spec;
 pub(crate) mod testing;
 mod validate;
 
-pub use load::{LoadedScenario, apply_override};
+pub use load::{LoadedScenario, apply_override, fragment_overrides};
 pub use spec::*;
