@@ -51,6 +51,8 @@ pub struct Cluster {
     pub proxies: Vec<LinkProxy>,
     /// Control connections (for commands), by entity.
     pub control: Vec<TcpStream>,
+    /// Per node: the images it held from the start.
+    pub preloads: Vec<Vec<u16>>,
     /// Per entity: from asking the engine for the container to the worker
     /// accepting its control connection (a real container cold start).
     pub startup: Vec<Duration>,
@@ -91,6 +93,7 @@ impl Cluster {
             proxies: Vec::new(),
             control: Vec::new(),
             startup: Vec::new(),
+            preloads: settings.preloads.clone(),
             _registry: None,
             _network: network.clone(),
         };

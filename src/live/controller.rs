@@ -92,7 +92,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         Controller {
             spec,
             world,
-            view: LiveView::new(spec, world),
+            view: LiveView::new(spec, world, &cluster.preloads),
             cluster,
             policy,
             rng: crate::engine::stream(seed, "policy", 0),
@@ -134,7 +134,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         // view heard on the old one) starts afresh after it.
         self.await_baseline(rx)?;
         self.start = Instant::now();
-        self.view = LiveView::new(self.spec, self.world);
+        self.view = LiveView::new(self.spec, self.world, &self.cluster.preloads);
         self.node_heard.fill(None);
         self.next_sample = SimTime(self.sample_every_ns);
         let horizon = self.spec.simulation.horizon_s.map(|h| SimTime(crate::engine::nanos_from_secs(h)));

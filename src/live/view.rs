@@ -7,7 +7,7 @@
 use crate::energy::Meter;
 use crate::engine::{NANOS_PER_SEC, SimRng, SimTime};
 use crate::live::protocol::Report;
-use crate::model::{World, link_view};
+use crate::model::{World, link_view, node_startup};
 use crate::policy::{LinkView, NodeId, NodeView, Placement, Policy, SystemView, TaskView};
 use crate::scenario::Scenario;
 
@@ -39,8 +39,9 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    /// The view of `world` before any report: every queue empty.
-    pub fn new(spec: &Scenario, world: &World) -> LiveView {
+    /// The view of `world` before any report: every queue empty, each node
+    /// holding the images in `preloads` (per node).
+    pub fn new(spec: &Scenario, world: &World, preloads: &[Vec<u16>]) -> LiveView {
         let devices = world
             .devices
             .iter()
@@ -52,8 +53,7 @@ impl LiveView {
             .iter()
             .enumerate()
             .map(|(n, s)| {
-                let (pull_bandwidth_bps, pull_latency_s) =
-                    s.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
+                let (cold_start_s, pull_bandwidth_bps, pull_latency_s) = node_startup(s);
                 let memory_bytes = (s.memory_gb * 1e9) as u64;
                 NodeState {
                     view: NodeView {
@@ -67,19 +67,14 @@ impl LiveView {
                         cpu_utilisation: 0.0,
                         image_cached: false,
                         container_warm: false,
-                        cold_start_s: s.cold_start_ms.mean() / 1e3,
+                        cold_start_s,
                         pull_bandwidth_bps,
                         pull_latency_s,
                         uplink: link_view(&s.up),
                         downlink: link_view(&s.down),
                         report_age_s: 0.0,
                     },
-                    cached: s
-                        .preloaded_images
-                        .iter()
-                        .filter_map(|p| spec.images.iter().position(|i| &i.name == p))
-                        .map(|i| i as u16)
-                        .collect(),
+                    cached: preloads.get(n).cloned().unwrap_or_default(),
                     warm: Vec::new(),
                     received: SimTime::ZERO,
                     busy_core_ns: 0,
@@ -221,7 +216,7 @@ power = { idle_w = 1, busy_w = 2 }
     fn policies_see_reported_load_and_its_age() {
         let s = LoadedScenario::from_toml(SCENARIO, "t", "t", ".".as_ref(), &[]).unwrap();
         let world = World::build(&s.spec, 1);
-        let mut view = LiveView::new(&s.spec, &world);
+        let mut view = LiveView::new(&s.spec, &world, &[]);
         let ctx = PolicyContext { nodes: World::node_infos(&s.spec), images: Vec::new() };
         let mut policy: crate::policy::AnyPolicy = PolicyRegistry::new().build(&s.spec.policy, &ctx).unwrap().0;
         let mut rng = stream(1, "policy", 0);

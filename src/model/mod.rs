@@ -13,4 +13,4 @@ pub use device::{Device, DeviceClass};
 pub use node::{ContainerState, ImageSlot, Node, Readiness};
 pub use queue::TaskQueue;
 pub use task::{Phase, Stage, Task, TaskAttrs, TaskRef, TaskSlab};
-pub use world::{Flow, Image, World, link_view};
+pub use world::{Flow, Image, World, link_view, node_startup};

@@ -11,7 +11,7 @@ use crate::energy::{CpuPower, Meter};
 use crate::engine::{nanos_from_millis, nanos_from_secs, stream};
 use crate::network::{Link, LinkParams, Protocol};
 use crate::policy::{LinkView, NodeInfo};
-use crate::scenario::{LinkSpec, Scenario};
+use crate::scenario::{LinkSpec, NodeSpec, Scenario};
 
 /// A container image.
 #[derive(Clone, Debug)]
@@ -58,6 +58,13 @@ fn link_params(l: &LinkSpec) -> LinkParams {
         sharing: l.sharing,
         energy_j_per_bit: l.energy_nj_per_bit * 1e-9,
     }
+}
+
+/// What policies know of a node's start-up: (mean cold start s, registry
+/// bandwidth bit/s, registry latency s); no registry: bandwidth 0.
+pub fn node_startup(n: &NodeSpec) -> (f64, f64, f64) {
+    let (bw, lat) = n.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
+    (n.cold_start_ms.mean() / 1e3, bw, lat)
 }
 
 /// Nominal estimate of a link as policies see it: bandwidth and latency plus

@@ -22,7 +22,7 @@ use crate::dist::Sampler;
 use crate::engine::{self, PendingEvents, RadixEvents, Scheduler, SimRng, SimTime, Stop};
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, SummaryAccumulator};
-use crate::model::{Flow, TaskRef, TaskSlab, World, link_view};
+use crate::model::{Flow, TaskRef, TaskSlab, World, link_view, node_startup};
 use crate::policy::{LinkView, NodeView, Policy};
 use crate::scenario::{DeadlineAction, LoadedScenario};
 use crate::workload::{Generators, TraceReader, TraceRow};
@@ -113,15 +113,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let dispatcher = Dispatcher {
             access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
             node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
-            node_startup: spec
-                .nodes
-                .iter()
-                .map(|n| {
-                    let (bw, lat) =
-                        n.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
-                    (n.cold_start_ms.mean() / 1e3, bw, lat)
-                })
-                .collect(),
+            node_startup: spec.nodes.iter().map(node_startup).collect(),
             decision: spec.dispatcher.decision_ms.as_ref().map(|d| d.sampler()).filter(|d| !d.is_zero()),
             decision_rng: engine::stream(seed, "dispatcher", 0),
             reports: Vec::with_capacity(spec.nodes.len()),
