@@ -1,155 +1,243 @@
-//! A radix heap: the engine's default pending-event set.
+//! A radix heap of radix 256 with a small heap in front: the engine's
+//! default pending-event set.
 //!
 //! A radix heap is a monotone priority queue: every key pushed is at least
 //! the last key popped, which holds in a discrete-event simulation (nothing
-//! is scheduled in the past). Keys are `(time, sequence number)` read as one
-//! 128-bit number, so the order, first in first out among equal times, is
-//! exactly that of [`BinaryHeapEvents`](super::BinaryHeapEvents).
+//! is scheduled in the past). The key is the event's time in nanoseconds,
+//! read as eight bytes. An entry lives at the *level* of the highest byte in
+//! which its time differs from `last` (a lower bound of every time filed),
+//! in the *slot* given by that byte of its time: 8 levels of 256 slots, like
+//! a hierarchical timing wheel with a one-nanosecond tick.
 //!
-//! An entry lives in the bucket numbered by the highest bit in which its key
-//! differs from `last`, the smallest key (popped or about to be). Bucket `b`
-//! holds keys in `[last + 2^(b-1), last + 2^b)` roughly; pushing is an
-//! append. When the smallest key is needed and not known, the lowest
-//! non-empty bucket is scanned for its minimum, which becomes `last`, and
-//! the bucket's other entries move to lower buckets. An entry moves down at
-//! most 128 times in all and in practice a few times, always by sequential
-//! appends: the cost per event hardly grows with the number of pending
-//! events, unlike a binary heap whose sift-down misses the cache at 10^6
-//! entries. Buckets keep their capacity, so the steady state allocates
-//! nothing.
+//! The earliest events wait in the *front*, a short array sorted by time,
+//! which holds every pending event up to `front_max`. When it runs empty,
+//! the lowest occupied slot of the lowest occupied level is opened: `last`
+//! moves to the start of the slot's time range and its entries either
+//! become the front (a slot of at most [`FRONT_LIMIT`] entries, sorted; or
+//! of level 0, whose entries share one time), which then covers the slot's
+//! range, or move, in order, to lower levels (empty at that moment), and the
+//! next slot is opened. A push within the front's range is inserted after
+//! the front's entries of the same time.
+//!
+//! Equal times always share a slot, every move is an in-order append, the
+//! front's sort is stable, and a slot becomes the front before any later
+//! push of the same time: events of equal time come out first in, first
+//! out. An entry moves a level down only out of a crowded slot, so it moves
+//! once or twice, by sequential appends, before its turn in a short array:
+//! the cost per event hardly grows with the number of pending events.
+//! Bitmaps find occupied slots in a few instructions.
+//!
+//! Memory: a slot that empties hands its buffer to a pool of spares, from
+//! which a slot outgrowing its buffer, or without one, takes the smallest
+//! large enough. Buffers circulate instead of being allocated, so the steady
+//! state allocates nothing, and the memory held is bounded by the slots'
+//! simultaneous demand, not by every slot's peak.
 
 use super::queue::PendingEvents;
 use super::time::SimTime;
 
-/// Number of buckets besides the front: one per bit of a 128-bit key.
-const BUCKETS: usize = 128;
+/// Slots per level (one byte of the time).
+const SLOTS: usize = 256;
+/// Levels: one per byte of a 64-bit time.
+const LEVELS: usize = 8;
+/// Largest slot that enters the front whole rather than being spread over
+/// the levels below.
+const FRONT_LIMIT: usize = 48;
 
+#[derive(Copy, Clone)]
 struct Entry<E> {
     time: u64,
-    seq: u64,
     event: E,
 }
 
-impl<E> Entry<E> {
-    #[inline]
-    fn key(&self) -> u128 {
-        (u128::from(self.time) << 64) | u128::from(self.seq)
-    }
-}
-
-/// A radix heap keyed by `(time, sequence number)`.
+/// A radix heap of radix 256 keyed by time, first in first out among equal
+/// times.
 pub struct RadixEvents<E> {
-    /// `buckets[b]` holds keys whose highest bit differing from `last` is
-    /// bit `b` (counting from the least significant, 0-based).
-    buckets: Vec<Vec<Entry<E>>>,
-    /// Bit `b` set when `buckets[b]` is not empty.
-    occupied: u128,
-    /// The entry whose key is `last`, once found and until popped.
-    front: Option<Entry<E>>,
-    last: u128,
+    /// Every pending event up to `front_max`, by time (stable), from `head`.
+    front: Vec<Entry<E>>,
+    head: usize,
+    front_max: u64,
+    /// `slots[level * SLOTS + slot]`: events after `front_max`.
+    slots: Vec<Vec<Entry<E>>>,
+    /// Per level, a bit per occupied slot.
+    occupied: [[u64; SLOTS / 64]; LEVELS],
+    /// Bit `l` set when level `l` has an occupied slot.
+    levels: u8,
+    /// No time in the slots is below it.
+    last: u64,
+    /// Buffers of emptied slots, by decreasing capacity.
+    spares: Vec<Vec<Entry<E>>>,
     len: usize,
-    next_seq: u64,
 }
 
 impl<E> Default for RadixEvents<E> {
     fn default() -> Self {
         Self {
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
-            front: None,
+            front: Vec::new(),
+            head: 0,
+            front_max: 0,
+            slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
+            occupied: [[0; SLOTS / 64]; LEVELS],
+            levels: 0,
             last: 0,
+            spares: Vec::new(),
             len: 0,
-            // From 1, so that every key is above the initial `last` (0).
-            next_seq: 1,
         }
     }
 }
 
-impl<E> RadixEvents<E> {
-    /// Bucket of a key greater than `last`.
-    #[inline]
-    fn bucket(&self, key: u128) -> usize {
-        debug_assert!(key > self.last);
-        127 - (key ^ self.last).leading_zeros() as usize
-    }
-
+impl<E: Copy> RadixEvents<E> {
+    /// Files an entry after the front in its slot.
     #[inline]
     fn file(&mut self, entry: Entry<E>) {
-        let b = self.bucket(entry.key());
-        self.buckets[b].push(entry);
-        self.occupied |= 1 << b;
+        let diff = entry.time ^ self.last;
+        let level = if diff == 0 { 0 } else { (63 - diff.leading_zeros()) as usize / 8 };
+        let s = ((entry.time >> (8 * level)) & 0xff) as usize;
+        let index = level * SLOTS + s;
+        let slot = &mut self.slots[index];
+        if slot.len() == slot.capacity() && !self.spares.is_empty() {
+            self.regrow(index);
+        }
+        self.slots[index].push(entry);
+        self.occupied[level][s / 64] |= 1 << (s % 64);
+        self.levels |= 1 << level;
     }
 
-    /// Finds the smallest entry, makes its key `last` and moves it to the
-    /// front, redistributing its bucket.
-    fn settle_front(&mut self) {
-        if self.front.is_some() || self.occupied == 0 {
+    /// Slot `index` is full (or has no buffer): moves its entries into the
+    /// smallest spare with more room, if there is one, and keeps its old
+    /// buffer as a spare (otherwise the push grows it as usual).
+    #[cold]
+    fn regrow(&mut self, index: usize) {
+        let need = self.slots[index].capacity() + 1;
+        // By decreasing capacity: the last one large enough is the smallest.
+        let fits = self.spares.partition_point(|s| s.capacity() >= need);
+        if fits == 0 {
             return;
         }
-        let b = self.occupied.trailing_zeros() as usize;
-        self.occupied &= !(1 << b);
-        let mut bucket = std::mem::take(&mut self.buckets[b]);
-        let (mut min_i, mut min_key) = (0, bucket[0].key());
-        for (i, e) in bucket.iter().enumerate().skip(1) {
-            let k = e.key();
-            if k < min_key {
-                (min_i, min_key) = (i, k);
-            }
+        let mut bigger = self.spares.remove(fits - 1);
+        bigger.extend_from_slice(&self.slots[index]);
+        let mut old = std::mem::replace(&mut self.slots[index], bigger);
+        if old.capacity() > 0 {
+            old.clear();
+            self.keep_spare(old);
         }
-        self.last = min_key;
-        self.front = Some(bucket.swap_remove(min_i));
-        // Every other key differs from the new `last` below bit `b`.
-        for e in bucket.drain(..) {
-            self.file(e);
-        }
-        self.buckets[b] = bucket;
     }
 
-    /// Rare path: a key below a front found by `peek_time` (pushed after
-    /// peeking, earlier than the peeked event). Everything is filed again
-    /// relative to the new smallest key.
-    fn refile_below(&mut self, entry: Entry<E>) {
-        let old_front = self.front.take().expect("a key below `last` exists only while a front is held");
-        self.last = entry.key();
-        self.front = Some(entry);
-        let mut all = Vec::with_capacity(self.len);
-        for bucket in &mut self.buckets {
-            all.append(bucket);
+    /// Adds an empty buffer to the spares, in order of decreasing capacity.
+    fn keep_spare(&mut self, buffer: Vec<Entry<E>>) {
+        let at = self.spares.partition_point(|s| s.capacity() > buffer.capacity());
+        self.spares.insert(at, buffer);
+    }
+
+    /// The lowest occupied slot of an occupied level.
+    #[inline]
+    fn lowest_slot(&self, level: usize) -> usize {
+        let bits = &self.occupied[level];
+        let w = bits.iter().position(|&w| w != 0).expect("an occupied level");
+        w * 64 + bits[w].trailing_zeros() as usize
+    }
+
+    /// Refills an empty front from the slots; false when nothing is pending.
+    #[inline]
+    fn settle(&mut self) -> bool {
+        while self.front.is_empty() {
+            if self.levels == 0 {
+                return false;
+            }
+            self.open_lowest();
         }
-        self.occupied = 0;
-        self.file(old_front);
-        for e in all {
-            self.file(e);
+        true
+    }
+
+    /// Opens the lowest occupied slot of the lowest occupied level: into the
+    /// front, or spread over the levels below.
+    fn open_lowest(&mut self) {
+        let level = self.levels.trailing_zeros() as usize;
+        let s = self.lowest_slot(level);
+        let index = level * SLOTS + s;
+        let shift = 8 * level;
+        // The slot's range: bytes above `level` as in `last`, byte `level`
+        // the slot's; every entry of the slot differs from its start below
+        // byte `level` only, and every other entry keeps its place.
+        let keep = if level == LEVELS - 1 { 0 } else { !0u64 << (shift + 8) };
+        self.last = (self.last & keep) | ((s as u64) << shift);
+        let bits = &mut self.occupied[level];
+        bits[s / 64] &= !(1 << (s % 64));
+        if bits.iter().all(|&w| w == 0) {
+            self.levels &= !(1 << level);
+        }
+        let mut entries = std::mem::take(&mut self.slots[index]);
+        if level == 0 || entries.len() <= FRONT_LIMIT {
+            // A level-0 slot holds one time, in order; a small slot is sorted
+            // stably, keeping equal times in order.
+            if level > 0 {
+                insertion_sort(&mut entries);
+            }
+            self.front_max = self.last | ((1u64 << shift) - 1);
+            std::mem::swap(&mut self.front, &mut entries);
+            self.head = 0;
+        } else {
+            for &e in &entries {
+                self.file(e);
+            }
+        }
+        entries.clear();
+        if entries.capacity() > 0 {
+            self.keep_spare(entries);
         }
     }
 }
 
-impl<E> PendingEvents<E> for RadixEvents<E> {
+/// Sorts a short slice by time, keeping equal times in order.
+fn insertion_sort<E: Copy>(entries: &mut [Entry<E>]) {
+    for i in 1..entries.len() {
+        let e = entries[i];
+        let mut j = i;
+        while j > 0 && entries[j - 1].time > e.time {
+            entries[j] = entries[j - 1];
+            j -= 1;
+        }
+        entries[j] = e;
+    }
+}
+
+impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
     #[inline]
     fn push(&mut self, time: SimTime, event: E) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let time = time.as_nanos();
         self.len += 1;
-        let entry = Entry { time: time.as_nanos(), seq, event };
-        if entry.key() < self.last {
-            self.refile_below(entry);
+        // The front holds every time up to `front_max`, the slots the later
+        // ones (and none below `last`, which is at most `front_max`).
+        if time <= self.front_max {
+            // After every entry of the same time or earlier.
+            let at = self.head + self.front[self.head..].partition_point(|e| e.time <= time);
+            self.front.insert(at, Entry { time, event });
         } else {
-            self.file(entry);
+            self.file(Entry { time, event });
         }
     }
 
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.settle_front();
-        let e = self.front.take()?;
+        if !self.settle() {
+            return None;
+        }
         self.len -= 1;
+        let e = self.front[self.head];
+        self.head += 1;
+        if self.head == self.front.len() {
+            self.front.clear();
+            self.head = 0;
+        }
         Some((SimTime(e.time), e.event))
     }
 
     #[inline]
     fn peek_time(&mut self) -> Option<SimTime> {
-        self.settle_front();
-        self.front.as_ref().map(|e| SimTime(e.time))
+        if !self.settle() {
+            return None;
+        }
+        Some(SimTime(self.front[self.head].time))
     }
 
     fn len(&self) -> usize {
@@ -194,6 +282,71 @@ mod tests {
         q.push(SimTime(10), 'd');
         let order: Vec<(SimTime, char)> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(order, vec![(SimTime(7), 'c'), (SimTime(10), 'a'), (SimTime(10), 'd'), (SimTime(20), 'b')]);
+    }
+
+    /// Pops `steps` times, pushing after each pop as `next` says, and
+    /// checks every pop against the binary heap.
+    fn agree_with_heap(
+        radix: &mut RadixEvents<u64>,
+        heap: &mut BinaryHeapEvents<u64>,
+        steps: u64,
+        mut next: impl FnMut(u64) -> Vec<u64>,
+    ) {
+        for step in 0..steps {
+            assert_eq!(radix.len(), heap.len());
+            let Some(got) = radix.pop() else { break };
+            assert_eq!(Some(got), heap.pop(), "pop {step}");
+            for dt in next(got.0.as_nanos()) {
+                let t = SimTime(got.0.as_nanos() + dt);
+                radix.push(t, step);
+                heap.push(t, step);
+            }
+        }
+    }
+
+    #[test]
+    fn crowded_slots_spread_down_in_order() {
+        // 100,000 pending events over a wide range with many equal times:
+        // slots far above the front limit at several levels, buffers larger
+        // than a slot keeps, and ties that must stay first in, first out.
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        let (mut radix, mut heap) = (RadixEvents::default(), BinaryHeapEvents::default());
+        for id in 0..100_000u64 {
+            let t = SimTime(rng.random_range(0..1u64 << 24) * 64);
+            radix.push(t, id);
+            heap.push(t, id);
+        }
+        agree_with_heap(&mut radix, &mut heap, 400_000, |_| {
+            let dt = match rng.random_range(0..3u32) {
+                0 => rng.random_range(0..4) * 1_000,
+                1 => rng.random_range(0..1u64 << 24) * 64,
+                _ => rng.random_range(0..1u64 << 34),
+            };
+            vec![dt]
+        });
+        assert!(!radix.spares.is_empty(), "large buffers went back to the pool");
+    }
+
+    #[test]
+    fn memory_follows_the_pending_events_not_every_slot_peak() {
+        // 50,000 events pending, each re-scheduled 0.9 to 1.1 s ahead, for a
+        // hundred seconds: a dozen slots of level 3 (16.8 ms each) hold them
+        // at any time, and every one of its 256 slots takes its turn at
+        // holding thousands. Were each slot to keep its peak buffer, some
+        // 35 times the pending events would be held; with the pool, under 3
+        // (buffers round up to powers of two).
+        let pending = 50_000u64;
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let mut q = RadixEvents::default();
+        for id in 0..pending {
+            q.push(SimTime(rng.random_range(0..1_000_000_000)), id);
+        }
+        for _ in 0..100 * pending {
+            let (t, id) = q.pop().expect("pending");
+            q.push(SimTime(t.as_nanos() + rng.random_range(900_000_000..1_100_000_000)), id);
+        }
+        let held: usize = q.slots.iter().chain(&q.spares).map(Vec::capacity).sum::<usize>() + q.front.capacity();
+        assert!(held <= 4 * pending as usize, "{held} entries held for {pending} pending");
     }
 
     #[test]
