@@ -119,6 +119,7 @@ impl Cluster {
                     Role::Device => "device".into(),
                     Role::Node => "node".into(),
                 },
+                publish: Vec::new(),
             })?;
             let ip = info.ip.ok_or_else(|| {
                 Error::Live(format!("container `{}` has no address on network `{}`", info.name, network.name))
