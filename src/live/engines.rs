@@ -21,7 +21,6 @@ pub struct Site {
 
 /// The engines a scenario's devices and nodes run on, each holding the
 /// worker image.
-#[derive(Clone)]
 pub struct Engines {
     sites: Vec<Site>,
     image: String,
@@ -150,5 +149,30 @@ fn on_host(host: &Host, e: Error) -> Error {
     match (&host.name, e) {
         (Some(name), Error::Live(m)) => Error::Live(format!("host `{name}`: {m}")),
         (_, e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::LoadedScenario;
+    use crate::scenario::testing::ONE_DEVICE;
+
+    /// Device class `d` and node `edge`, with `place` as host `far`'s list.
+    fn used(place: &str) -> Vec<(usize, Option<String>)> {
+        let text = format!(
+            "policy = {{ name = \"local\" }}\nworkload = {{ max_tasks = 1 }}\n[live]\nhost_core_ghz = 3\n\
+             [[live.hosts]]\nname = \"far\"\nurl = \"tcp://far:2376\"\nplace = {place}\n{ONE_DEVICE}\n\
+             [[nodes]]\nname = \"edge\"\ntier = \"edge\"\ncores = 1\nspeed_ghz = 1\n\
+             up = {{ bandwidth_mbps = 10 }}\ndown = {{ bandwidth_mbps = 10 }}\npower = {{ idle_w = 1, busy_w = 2 }}\n"
+        );
+        let spec = LoadedScenario::from_toml(&text, "t", "t", ".".as_ref(), &[]).unwrap().spec;
+        used_hosts(&spec, spec.live.as_ref().unwrap()).into_iter().map(|(i, h)| (i, h.name)).collect()
+    }
+
+    #[test]
+    fn only_engines_with_something_to_run_are_used() {
+        assert_eq!(used(r#"["edge"]"#), [(0, None), (1, Some("far".to_string()))]);
+        assert_eq!(used(r#"["edge", "d"]"#), [(1, Some("far".to_string()))], "the default engine runs nothing");
     }
 }
