@@ -13,7 +13,7 @@ mod common;
 mod docker_api;
 
 use common::TempDir;
-use offsim::live::docker::Engine;
+use offsim::live::engines::Engines;
 use offsim::live::image::WorkerImage;
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
@@ -21,7 +21,7 @@ use offsim::run::RunOptions;
 use offsim::scenario::LoadedScenario;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Two sensors and an edge node for four seconds; `random` places tasks
@@ -60,30 +60,27 @@ power = { idle_w = 20, busy_w = 60 }
 /// Live runs one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The engine and a worker image with this test's own tag, removed when
-/// dropped.
+/// The scenario's engine holding a worker image with this test's own tag,
+/// removed when dropped.
 struct Live {
-    engine: Arc<Engine>,
-    tag: String,
+    engines: Engines,
 }
 
 impl Live {
     /// `None` (the test is skipped) when no engine is reachable.
-    fn new(test: &str) -> Option<Live> {
-        let engine = docker_api::engine_or_skip(test)?;
+    fn new(test: &str, scenario: &LoadedScenario) -> Option<Live> {
+        docker_api::engine_or_skip(test)?;
         let tag = format!("offsim-worker:test-{}-{}", std::process::id(), test.replace('_', "-"));
-        let image =
-            WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag.clone());
-        let live = Live { engine: Arc::new(engine), tag };
-        live.engine.ensure_image(&image).unwrap();
-        Some(live)
+        let image = WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag);
+        let engines = Engines::connect(&scenario.spec, scenario.spec.live.as_ref().unwrap(), &image).unwrap();
+        Some(Live { engines })
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        if let Err(e) = self.engine.remove_image(&self.tag) {
-            eprintln!("could not remove test image {}: {e}", self.tag);
+        if let Err(e) = self.engines.remove_image() {
+            eprintln!("could not remove test image {}: {e}", self.engines.image());
         }
     }
 }
@@ -110,12 +107,12 @@ fn rows(path: &Path) -> Vec<csv::StringRecord> {
 #[test]
 fn a_live_run_writes_the_simulators_tables_from_real_containers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(live) = Live::new("a_live_run_writes_the_simulators_tables") else { return };
     let dir = TempDir::new("live", "tables");
     let scenario = tiny(&dir);
+    let Some(live) = Live::new("a_live_run_writes_the_simulators_tables", &scenario) else { return };
     let out = dir.join("out");
     let opts = RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()] };
-    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), live.engine.clone(), &live.tag).unwrap();
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.engines).unwrap();
     assert_eq!(leftovers(), 0, "the run's containers and network are removed");
 
     let simulated = offsim::run::simulate(&scenario, 3).unwrap();
@@ -158,9 +155,9 @@ fn a_live_run_writes_the_simulators_tables_from_real_containers() {
 #[test]
 fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(live) = Live::new("a_worker_killed_mid_run") else { return };
     let dir = TempDir::new("live", "crash");
     let scenario = tiny(&dir);
+    let Some(live) = Live::new("a_worker_killed_mid_run", &scenario) else { return };
     let killer = std::thread::spawn(|| {
         let give_up = Instant::now() + Duration::from_secs(60);
         while Instant::now() < give_up {
@@ -178,7 +175,7 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
     });
     let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
     let started = Instant::now();
-    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), live.engine.clone(), &live.tag).unwrap();
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.engines).unwrap();
     killer.join().unwrap();
     assert!(started.elapsed() < Duration::from_secs(60), "the run ended in {:?}", started.elapsed());
     let s = &report.summary;
@@ -192,8 +189,8 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
 #[test]
 fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(live) = Live::new("ctrl_c_stops_a_live_run") else { return };
     let dir = TempDir::new("live", "interrupt");
+    let Some(live) = Live::new("ctrl_c_stops_a_live_run", &tiny(&dir)) else { return };
     let scenario = dir.join("tiny.toml");
     std::fs::write(&scenario, TINY.replace("duration_s = 4", "duration_s = 60")).unwrap();
     // The command builds its own image (tagged by the binary's hash);
@@ -219,7 +216,7 @@ fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     if !existed {
-        live.engine.remove_image(&own_tag).unwrap();
+        live.engines.sites()[0].engine.remove_image(&own_tag).unwrap();
     }
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");

@@ -50,6 +50,7 @@ impl Scratch {
             memory_bytes: 64 << 20,
             pids_limit: 64,
             role: "test".into(),
+            publish: Vec::new(),
         }
     }
 

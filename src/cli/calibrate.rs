@@ -2,13 +2,12 @@
 //! scenario fragment of overrides (see docs/live.md).
 
 use offsim::live::calibrate::{calibrate, fragment};
-use offsim::live::run::{connect, live_spec, worker_image};
+use offsim::live::run::connect;
 use offsim::report::OutputDir;
 use offsim::scenario::LoadedScenario;
 use offsim::{Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Arguments of `offsim calibrate`.
 #[derive(clap::Args, Debug)]
@@ -26,10 +25,8 @@ pub struct CalibrateArgs {
 
 pub fn execute(args: CalibrateArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
-    let live = live_spec(&scenario)?;
-    let engine = Arc::new(connect(live)?);
-    let image = worker_image(&engine)?;
-    let c = calibrate(&scenario, engine, &image)?;
+    let engines = connect(&scenario)?;
+    let c = calibrate(&scenario, &engines)?;
     let text = fragment(&c, &scenario);
     let out = args.out.unwrap_or_else(|| scenario.base_dir.join("calibration.toml"));
     let name = out

@@ -1,7 +1,9 @@
 //! `offsim live`: run a scenario on real Docker containers (see
 //! docs/live.md), or remove what interrupted live runs left behind.
 
-use offsim::live::run::{connect, run_live};
+use offsim::live::engines::{cleanup, used_hosts};
+use offsim::live::hosts::hosts;
+use offsim::live::run::run_live;
 use offsim::run::RunOptions;
 use offsim::scenario::{LiveSpec, LoadedScenario};
 use offsim::{Error, Result};
@@ -28,7 +30,8 @@ pub struct LiveArgs {
     #[arg(long)]
     pub no_plots: bool,
     /// Remove every container, network and worker image offsim created on
-    /// the engine (the scenario's, or the local one), then exit.
+    /// every engine the scenario runs on (without a scenario: the local
+    /// engine), then exit.
     #[arg(long)]
     pub cleanup: bool,
 }
@@ -36,11 +39,14 @@ pub struct LiveArgs {
 pub fn execute(args: LiveArgs) -> Result<ExitCode> {
     let scenario = args.scenario.as_ref().map(|p| LoadedScenario::from_file(p, &args.overrides)).transpose()?;
     if args.cleanup {
-        let local: LiveSpec = toml::from_str("host_core_ghz = 1").expect("a valid [live] table");
-        let live = scenario.as_ref().and_then(|s| s.spec.live.as_ref()).unwrap_or(&local);
-        let engine = connect(live)?;
-        let removed = engine.cleanup(true)?;
-        println!("{}: removed {removed}", engine.describe());
+        let engines = match scenario.as_ref().and_then(|s| Some((&s.spec, s.spec.live.as_ref()?))) {
+            Some((spec, live)) => used_hosts(spec, live).into_iter().map(|(_, host)| host).collect(),
+            None => {
+                let local: LiveSpec = toml::from_str("host_core_ghz = 1").expect("a valid [live] table");
+                hosts(&local)
+            }
+        };
+        cleanup(&engines, |removed| println!("{removed}"))?;
         return Ok(ExitCode::SUCCESS);
     }
     let scenario = scenario.ok_or_else(|| Error::Live("a scenario file is needed".into()))?;

@@ -1,7 +1,7 @@
 //! `offsim validate`: simulated against live, per policy and metric (see
 //! docs/live.md).
 
-use offsim::live::run::{connect, live_spec, worker_image};
+use offsim::live::run::{connect, live_spec};
 use offsim::live::validate::{ValidateOptions, markdown, validate};
 use offsim::policy::PolicyRegistry;
 use offsim::scenario::LoadedScenario;
@@ -9,7 +9,6 @@ use offsim::sweep::plan::parse_policy_flag;
 use offsim::{Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Arguments of `offsim validate`.
 #[derive(clap::Args, Debug)]
@@ -52,8 +51,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
         })
         .collect::<Result<Vec<_>>>()?;
     let live = live_spec(&scenario)?;
-    let engine = Arc::new(connect(live)?);
-    let image = worker_image(&engine)?;
+    let engines = connect(&scenario)?;
     let opts = ValidateOptions {
         seed: args.seed,
         out_dir: args.out,
@@ -62,7 +60,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
         calibration: args.calibration,
         command_line: std::env::args().collect(),
     };
-    let v = validate(&scenario, &opts, &PolicyRegistry::new(), engine, &image)?;
+    let v = validate(&scenario, &opts, &PolicyRegistry::new(), &engines)?;
     println!("{}", markdown(&v, args.repetitions.unwrap_or(live.repetitions)));
     if !args.no_plots {
         let written = offsim::plot::render_validation(&v.out_dir)?;

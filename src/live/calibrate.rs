@@ -7,14 +7,13 @@
 
 use crate::error::{Error, Result};
 use crate::live::cluster::{Cluster, Msg, WorkerSettings};
-use crate::live::docker::Engine;
+use crate::live::engines::Engines;
 use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
 use crate::live::run::live_spec;
 use crate::live::{link, sizing, work};
 use crate::scenario::{LinkSpec, LoadedScenario};
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -52,8 +51,8 @@ pub struct LinkProbe {
 /// Everything measured.
 #[derive(Clone, Debug)]
 pub struct Calibration {
+    /// The engines, each with its host's cores.
     pub engine: String,
-    pub host_cpus: u32,
     pub loop_rate: f64,
     /// Container start to worker ready, per container.
     pub cold_start_ms: Vec<f64>,
@@ -63,26 +62,29 @@ pub struct Calibration {
 }
 
 /// Starts the scenario's containers and measures.
-pub fn calibrate(scenario: &LoadedScenario, engine: Arc<Engine>, image: &str) -> Result<Calibration> {
+pub fn calibrate(scenario: &LoadedScenario, engines: &Engines) -> Result<Calibration> {
     crate::live::run::handle_ctrl_c();
     let spec = &scenario.spec;
     let live = live_spec(scenario)?;
     let entities = sizing::entities(spec, live);
-    let host = engine.host_info()?;
-    sizing::check_fits(&entities, live, host.ncpu, host.mem_total)?;
+    engines.check_fits(&entities, live)?;
+    let mut engine = Vec::new();
+    for site in engines.sites() {
+        let prefix = site.host.name.as_ref().map_or(String::new(), |name| format!("{name}: "));
+        engine.push(format!("{prefix}{} ({} cores)", site.engine.describe(), site.engine.host_info()?.ncpu));
+    }
     let loop_rate = work::measure_loop_rate();
     let (tx, rx) = std::sync::mpsc::channel();
     let settings =
         WorkerSettings { seed: spec.simulation.seed, loop_rate, preloads: vec![Vec::new(); spec.nodes.len()] };
-    let mut cluster = Cluster::start(engine.clone(), image, spec, live, entities, &settings, &tx)?;
+    let mut cluster = Cluster::start(engines, spec, live, entities, &settings, &tx)?;
     drop(tx);
     let mut probe = Prober { cluster: &mut cluster, rx: &rx, next_id: 0 };
     let speeds = probe.speeds(scenario)?;
     let links = probe.links(scenario)?;
     let cold_start_ms = cluster.startup.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     Ok(Calibration {
-        engine: engine.describe(),
-        host_cpus: host.ncpu,
+        engine: engine.join("; "),
         loop_rate,
         cold_start_ms,
         speeds,
@@ -138,7 +140,7 @@ impl Prober<'_> {
             id,
             priority: 0,
             overhead_cycles: 0.0,
-            proxy: self.cluster.proxies[node].local_addr().to_string(),
+            proxy: self.cluster.proxy_for(device, node),
             route: self.cluster.entities[device].index,
             cycles,
             input_bytes,
@@ -227,7 +229,7 @@ impl Prober<'_> {
 pub fn fragment(c: &Calibration, scenario: &LoadedScenario) -> String {
     let mut s = String::new();
     let host_core_ghz = scenario.spec.live.as_ref().map_or(0.0, |l| l.host_core_ghz);
-    let _ = writeln!(s, "# offsim calibrate {}: {} ({} cores)", env!("CARGO_PKG_VERSION"), c.engine, c.host_cpus);
+    let _ = writeln!(s, "# offsim calibrate {}: {}", env!("CARGO_PKG_VERSION"), c.engine);
     let _ = writeln!(s, "# Use: offsim validate SCENARIO --calibration <this file> (the simulated side only), or");
     let _ = writeln!(s, "# include = [\"<this file>\"] in a scenario that is only simulated (--set flags still win).");
     let _ = writeln!(s, "# Worker spin loop: {:.4e} iterations/s per host core.", c.loop_rate);

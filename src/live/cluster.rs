@@ -1,23 +1,34 @@
 //! Brings a scenario's containers and emulated links up, connects to every
 //! worker, and takes it all down again when dropped (success, error or
-//! panic alike).
+//! panic alike), on every engine the run uses.
 //!
-//! Topology: one labelled bridge network per run; one worker container per
-//! device and node; in this process, one link proxy per node (devices
-//! connect to it, it carries their frames across the device's access
-//! network and the node's link) and, when a node has a registry, an image
-//! source behind a proxy applying the registry link. Proxies listen on the
-//! network's gateway address, which only the run's containers reach.
+//! Topology: on each engine, one labelled bridge network for the run and one
+//! worker container per device and node placed there; in this process, one
+//! link proxy per node (devices connect to it, it carries their frames
+//! across the device's access network and the node's link) and, when a node
+//! has a registry, an image source behind a proxy applying the registry
+//! link.
+//!
+//! Addresses: workers on the default engine are reached at their addresses
+//! on the run's network; workers on a `[[live.hosts]]` engine publish their
+//! control (and, for nodes, data) ports, reached at the host's address.
+//! Containers reach the proxies at their engine's controller address (by
+//! default the gateway of the run's network there). A run on the default
+//! engine alone has its proxies listen on that gateway, which only the
+//! run's containers reach; a run over several engines listens on
+//! `live.listen_address` (every interface by default).
 
 use crate::engine::stream;
 use crate::error::{Error, Result};
-use crate::live::docker::{ContainerInfo, ContainerSpec, Engine, NetworkInfo};
+use crate::live::docker::{ContainerInfo, ContainerSpec, NetworkInfo};
+use crate::live::engines::{Engines, Site};
+use crate::live::hosts::Host;
 use crate::live::link::{ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
 use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Role, WorkerConfig};
 use crate::live::sizing::Entity;
 use crate::scenario::{LinkSpec, LiveSpec, QueueDiscipline, Scenario};
-use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -32,6 +43,12 @@ const QUOTA_HEADROOM: f64 = 1.1;
 /// How long a worker may take to accept its control connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a worker may take to greet a control connection it accepted.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest greeting line read.
+const MAX_GREETING: usize = 4096;
+
 /// A message to the dispatcher from a worker's reader thread (workers are
 /// numbered as the cluster's entities).
 #[derive(Debug)]
@@ -43,7 +60,6 @@ pub enum Msg {
 
 /// A running live cluster.
 pub struct Cluster {
-    pub engine: Arc<Engine>,
     pub run_id: String,
     pub entities: Vec<Entity>,
     pub containers: Vec<ContainerInfo>,
@@ -56,8 +72,23 @@ pub struct Cluster {
     /// Per entity: from asking the engine for the container to the worker
     /// accepting its control connection (a real container cold start).
     pub startup: Vec<Duration>,
+    /// Every engine of the run; dropping the cluster removes the run from each.
+    sites: Vec<Site>,
+    /// Per site, once its network exists: the run's part there.
+    parts: Vec<Part>,
+    /// Per entity: its site.
+    site_of: Vec<usize>,
     _registry: Option<(ByteSource, LinkProxy)>,
-    _network: NetworkInfo,
+}
+
+/// The run on one engine.
+struct Part {
+    network: NetworkInfo,
+    /// Where its containers reach this process.
+    controller: IpAddr,
+    /// Where this process reaches its workers' published ports; `None`: at
+    /// their addresses on the network.
+    published_at: Option<IpAddr>,
 }
 
 /// What every worker shares.
@@ -73,10 +104,10 @@ fn link(l: &LinkSpec, seed: u64, index: u64) -> Arc<EmulatedLink> {
 }
 
 impl Cluster {
-    /// Starts everything; on any error, what was started is removed.
+    /// Starts everything on `engines`; on any error, what was started is
+    /// removed.
     pub fn start(
-        engine: Arc<Engine>,
-        image: &str,
+        engines: &Engines,
         spec: &Scenario,
         live: &LiveSpec,
         entities: Vec<Entity>,
@@ -84,9 +115,9 @@ impl Cluster {
         events: &Sender<Msg>,
     ) -> Result<Cluster> {
         let run_id = format!("{}-{}", std::process::id(), crate::live::protocol::unix_ns() / 1_000_000 % 1_000_000_000);
-        let network = engine.create_network(&run_id)?;
+        let sites = engines.sites().to_vec();
+        let site_of = entities.iter().map(|e| engines.position(e.host)).collect::<Result<Vec<_>>>()?;
         let mut cluster = Cluster {
-            engine,
             run_id,
             entities,
             containers: Vec::new(),
@@ -94,20 +125,36 @@ impl Cluster {
             control: Vec::new(),
             startup: Vec::new(),
             preloads: settings.preloads.clone(),
+            sites,
+            parts: Vec::new(),
+            site_of,
             _registry: None,
-            _network: network.clone(),
         };
-        let node_ips = cluster.start_links(spec, settings.seed, network.gateway)?;
-        let registry = cluster._registry.as_ref().map(|(_, p)| p.local_addr().to_string());
+        for site in &cluster.sites {
+            let network = site.engine.create_network(&cluster.run_id)?;
+            let published_at = site.host.published_at.as_deref().map(|a| resolve(&site.host, a)).transpose()?;
+            let controller = site.host.controller.unwrap_or(network.gateway);
+            cluster.parts.push(Part { network, controller, published_at });
+        }
+        let listen = cluster.listen_address(live)?;
+        let node_targets = cluster.start_links(spec, settings.seed, listen)?;
+        let registry_port = cluster._registry.as_ref().map(|(_, p)| p.local_addr().port());
+        let image = engines.image();
         for (i, e) in cluster.entities.clone().into_iter().enumerate() {
+            let (site, part) = (&cluster.sites[cluster.site_of[i]], &cluster.parts[cluster.site_of[i]]);
             let asked = Instant::now();
-            let config = worker_config(spec, live, &e, settings, registry.clone());
+            let registry = registry_port.map(|port| SocketAddr::new(part.controller, port).to_string());
+            let config = worker_config(spec, &e, settings, registry);
             let json = serde_json::to_string(&config).expect("configs serialise");
-            let info = cluster.engine.start_container(&ContainerSpec {
+            let ports = match e.role {
+                Role::Device => vec![CONTROL_PORT],
+                Role::Node => vec![CONTROL_PORT, DATA_PORT],
+            };
+            let info = site.engine.start_container(&ContainerSpec {
                 name: format!("offsim-{}-{}", cluster.run_id, e.name),
                 run_id: cluster.run_id.clone(),
                 image: image.to_string(),
-                network: network.name.clone(),
+                network: part.network.name.clone(),
                 args: vec!["worker".into(), json],
                 // Headroom over the paced work, so the worker's own threads
                 // (events, sockets) are not throttled behind it.
@@ -119,15 +166,14 @@ impl Cluster {
                     Role::Device => "device".into(),
                     Role::Node => "node".into(),
                 },
+                publish: if part.published_at.is_some() { ports } else { Vec::new() },
             })?;
-            let ip = info.ip.ok_or_else(|| {
-                Error::Live(format!("container `{}` has no address on network `{}`", info.name, network.name))
-            })?;
+            let control = part.worker_address(&info, CONTROL_PORT)?;
             if e.role == Role::Node {
-                let _ = node_ips[e.index as usize].set(ip);
+                let _ = node_targets[e.index as usize].set(part.worker_address(&info, DATA_PORT)?);
             }
             cluster.containers.push(info);
-            let stream = cluster.connect(i)?;
+            let stream = cluster.connect(i, control)?;
             cluster.startup.push(asked.elapsed());
             let reader = stream.try_clone().map_err(|e| Error::Live(format!("control connection: {e}")))?;
             let tx = events.clone();
@@ -137,11 +183,37 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Where the link proxies listen: `live.listen_address`; else, for a
+    /// run on the default engine alone, its network's gateway; else every
+    /// interface.
+    fn listen_address(&self, live: &LiveSpec) -> Result<IpAddr> {
+        match (&live.listen_address, self.parts.as_slice()) {
+            (Some(a), _) => {
+                a.parse().map_err(|_| Error::Live(format!("live.listen_address: expected an IP address, got `{a}`")))
+            }
+            (None, [only]) if only.published_at.is_none() => Ok(only.network.gateway),
+            (None, _) => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        }
+    }
+
+    /// The link proxy in front of node `node`, as device entity `device`
+    /// reaches it.
+    pub fn proxy_for(&self, device: usize, node: usize) -> String {
+        let port = self.proxies[node].local_addr().port();
+        SocketAddr::new(self.parts[self.site_of[device]].controller, port).to_string()
+    }
+
+    /// The last `lines` lines of entity `i`'s container output.
+    pub fn logs_tail(&self, i: usize, lines: usize) -> Result<String> {
+        self.sites[self.site_of[i]].engine.logs_tail(&self.containers[i].id, lines)
+    }
+
     /// Starts the emulated links, in the simulator's order: access networks
-    /// (up, down), then per node (up, down) and its registry link. Returns
-    /// per node the cell its container's address goes into once known.
-    fn start_links(&mut self, spec: &Scenario, seed: u64, gateway: IpAddr) -> Result<Vec<Arc<OnceLock<IpAddr>>>> {
-        let fail = |e: std::io::Error| Error::Live(format!("cannot start a link proxy on {gateway}: {e}"));
+    /// (up, down), then per node (up, down) and its registry link, with the
+    /// proxies listening on `listen`. Returns per node the cell its worker's
+    /// data address goes into once known.
+    fn start_links(&mut self, spec: &Scenario, seed: u64, listen: IpAddr) -> Result<Vec<Arc<OnceLock<SocketAddr>>>> {
+        let fail = |e: std::io::Error| Error::Live(format!("cannot start a link proxy on {listen}: {e}"));
         let mut next = 0u64;
         let mut make = |l: &LinkSpec| {
             next += 1;
@@ -160,56 +232,65 @@ impl Cluster {
         let device_network = Arc::new(device_network);
         let access = Arc::new(access);
         let mut registry_links = Vec::new();
-        let node_ips: Vec<Arc<OnceLock<IpAddr>>> = spec.nodes.iter().map(|_| Arc::default()).collect();
-        for (node, ip) in spec.nodes.iter().zip(&node_ips) {
+        let targets: Vec<Arc<OnceLock<SocketAddr>>> = spec.nodes.iter().map(|_| Arc::default()).collect();
+        for (node, target) in spec.nodes.iter().zip(&targets) {
             let (up, down) = (make(&node.up), make(&node.down));
             registry_links.push(node.registry.as_ref().map(|r| make(&r.link())));
-            let (ip, access, device_network) = (ip.clone(), access.clone(), device_network.clone());
+            let (target, access, device_network) = (target.clone(), access.clone(), device_network.clone());
             let router: Router = Arc::new(move |device: u32| {
                 let net = *device_network.get(device as usize)?;
                 let (net_up, net_down) = &access[net];
                 Some(Route {
-                    target: SocketAddr::new(*ip.get()?, DATA_PORT),
+                    target: *target.get()?,
                     up: vec![net_up.clone(), up.clone()],
                     down: vec![down.clone(), net_down.clone()],
                 })
             });
-            self.proxies.push(LinkProxy::start(SocketAddr::new(gateway, 0), router).map_err(fail)?);
+            self.proxies.push(LinkProxy::start(SocketAddr::new(listen, 0), router).map_err(fail)?);
         }
         if registry_links.iter().any(Option::is_some) {
-            let source = ByteSource::start(SocketAddr::new(gateway, 0)).map_err(fail)?;
+            // Only the registry proxy, in this process, reaches the source.
+            let source = ByteSource::start(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)).map_err(fail)?;
             let target = source.local_addr();
             let registry_links = Arc::new(registry_links);
             let router: Router = Arc::new(move |node: u32| {
                 let l = registry_links.get(node as usize)?.clone()?;
                 Some(Route { target, up: Vec::new(), down: vec![l] })
             });
-            let proxy = LinkProxy::start(SocketAddr::new(gateway, 0), router).map_err(fail)?;
+            let proxy = LinkProxy::start(SocketAddr::new(listen, 0), router).map_err(fail)?;
             self._registry = Some((source, proxy));
         }
-        Ok(node_ips)
+        Ok(targets)
     }
 
-    /// Connects to worker `i`'s control port, retrying while it starts, and
-    /// checks its greeting.
-    fn connect(&self, i: usize) -> Result<TcpStream> {
-        let ip = self.containers[i].ip.ok_or_else(|| Error::Live("a container without an address".into()))?;
-        let addr = SocketAddr::new(ip, CONTROL_PORT);
+    /// Connects to worker `i`'s control port at `addr`, retrying until it
+    /// greets the connection as itself (a published port accepts
+    /// connections before the worker listens behind it).
+    fn connect(&self, i: usize, addr: SocketAddr) -> Result<TcpStream> {
+        let name = &self.entities[i].name;
         let started = Instant::now();
         loop {
-            match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-                Ok(s) => {
+            let greeted = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                .and_then(|s| greeting(&s).map(|greeter| (s, greeter)));
+            match greeted {
+                Ok((s, greeter)) if greeter == *name => {
                     s.set_nodelay(true).map_err(|e| Error::Live(format!("{addr}: {e}")))?;
                     // A worker that stops reading must not block the dispatcher.
                     s.set_write_timeout(Some(Duration::from_secs(2)))
                         .map_err(|e| Error::Live(format!("{addr}: {e}")))?;
                     return Ok(s);
                 }
-                Err(e) if started.elapsed() > CONNECT_TIMEOUT => {
-                    let logs = self.engine.logs_tail(&self.containers[i].id, 20).unwrap_or_default();
+                Ok((_, greeter)) => {
                     return Err(Error::Live(format!(
-                        "worker `{}` did not accept its control connection at {addr} within {}s ({e}); its log:\n{logs}",
-                        self.entities[i].name,
+                        "worker `{name}` was expected at {addr}, but `{greeter}` answered: does the address of \
+                         {} lead to its engine?",
+                        self.sites[self.site_of[i]].host.label()
+                    )));
+                }
+                Err(e) if started.elapsed() > CONNECT_TIMEOUT => {
+                    let logs = self.logs_tail(i, 20).unwrap_or_default();
+                    return Err(Error::Live(format!(
+                        "worker `{name}` did not accept its control connection at {addr} within {}s ({e}); its log:\n{logs}",
                         CONNECT_TIMEOUT.as_secs()
                     )));
                 }
@@ -219,13 +300,66 @@ impl Cluster {
     }
 }
 
+impl Part {
+    /// Where this process reaches `port` of the worker in `container`.
+    fn worker_address(&self, container: &ContainerInfo, port: u16) -> Result<SocketAddr> {
+        let address = match self.published_at {
+            None => container.ip.map(|ip| SocketAddr::new(ip, port)),
+            Some(at) => container.host_port(port).map(|host_port| SocketAddr::new(at, host_port)),
+        };
+        address.ok_or_else(|| {
+            Error::Live(format!(
+                "container `{}` has no address for port {port} on network `{}` (has it exited already?)",
+                container.name, self.network.name
+            ))
+        })
+    }
+}
+
+/// The IP address `host`'s published ports are reached at, from `address`.
+fn resolve(host: &Host, address: &str) -> Result<IpAddr> {
+    let fail = |why: String| Error::Live(format!("{}.address: cannot resolve `{address}`: {why}", host.field));
+    let mut found = (address, 0).to_socket_addrs().map_err(|e| fail(e.to_string()))?;
+    found.next().map(|a| a.ip()).ok_or_else(|| fail("no address".into()))
+}
+
+/// Reads a worker's greeting ([`Event::Hello`], its first line) one byte
+/// at a time, leaving what follows for the event reader; returns the
+/// worker's name.
+fn greeting(s: &TcpStream) -> std::io::Result<String> {
+    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    s.set_read_timeout(Some(GREETING_TIMEOUT))?;
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while byte != [b'\n'] {
+        if (&*s).read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        line.push(byte[0]);
+        if line.len() > MAX_GREETING {
+            return Err(invalid("a greeting longer than a line"));
+        }
+    }
+    s.set_read_timeout(None)?;
+    match serde_json::from_slice(&line) {
+        Ok(Event::Hello { name, .. }) => Ok(name),
+        _ => Err(invalid("the first line is not a worker's greeting")),
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for s in &self.control {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
-        if let Err(e) = self.engine.remove_run(&self.run_id) {
-            eprintln!("warning: could not remove live run {}: {e} (run `offsim live --cleanup`)", self.run_id);
+        for site in &self.sites {
+            if let Err(e) = site.engine.remove_run(&self.run_id) {
+                eprintln!(
+                    "warning: could not remove live run {} from {}: {e} (run `offsim live --cleanup`)",
+                    self.run_id,
+                    site.host.label()
+                );
+            }
         }
     }
 }
@@ -251,13 +385,7 @@ fn read_events(i: usize, stream: TcpStream, tx: &Sender<Msg>) {
 }
 
 /// The configuration of entity `e`'s worker.
-fn worker_config(
-    spec: &Scenario,
-    live: &LiveSpec,
-    e: &Entity,
-    settings: &WorkerSettings,
-    registry: Option<String>,
-) -> WorkerConfig {
+fn worker_config(spec: &Scenario, e: &Entity, settings: &WorkerSettings, registry: Option<String>) -> WorkerConfig {
     let image_bytes: Vec<u64> = spec.images.iter().map(|i| (i.size_mb * 1e6).round() as u64).collect();
     let base = WorkerConfig {
         name: e.name.clone(),
@@ -265,7 +393,7 @@ fn worker_config(
         index: e.index,
         cores: e.cores,
         speed_hz: e.speed_hz,
-        host_core_hz: live.host_core_ghz * 1e9,
+        host_core_hz: e.host_core_hz,
         loop_rate: settings.loop_rate,
         priority_queue: false,
         queue_limit: None,

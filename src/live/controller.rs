@@ -246,7 +246,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             return Ok(());
         }
         let e = &self.cluster.entities[i];
-        let logs = self.cluster.engine.logs_tail(&self.cluster.containers[i].id, 5).unwrap_or_default();
+        let logs = self.cluster.logs_tail(i, 5).unwrap_or_default();
         let logs = if logs.trim().is_empty() { String::new() } else { format!("; its log ends:\n{}", logs.trim_end()) };
         eprintln!("warning: worker `{}` lost: {why}{logs}", e.name);
         let (role, index) = (e.role, e.index);
@@ -395,7 +395,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                     id: task.id,
                     priority: a.priority,
                     overhead_cycles: class.offload_overhead_cycles,
-                    proxy: self.cluster.proxies[n as usize].local_addr().to_string(),
+                    proxy: self.cluster.proxy_for(device, n as usize),
                     route: task.device,
                     cycles: a.work_cycles,
                     input_bytes: a.input_bytes,

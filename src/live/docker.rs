@@ -18,8 +18,8 @@ use super::image::WorkerImage;
 use crate::error::{Error, Result};
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, HostConfig, NetworkCreateRequest, RestartPolicy,
-    RestartPolicyNameEnum, SystemInfoCgroupVersionEnum,
+    ContainerCreateBody, ContainerStateStatusEnum, HostConfig, NetworkCreateRequest, PortBinding, PortMap,
+    RestartPolicy, RestartPolicyNameEnum, SystemInfoCgroupVersionEnum,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, InspectContainerOptions, InspectNetworkOptions,
@@ -125,6 +125,9 @@ pub struct ContainerSpec {
     pub pids_limit: i64,
     /// What the container is (e.g. `device`, `node`), set as [`ROLE_LABEL`].
     pub role: String,
+    /// TCP ports to publish, each on a host port the engine picks (on every
+    /// interface of the engine's host).
+    pub publish: Vec<u16>,
 }
 
 /// A started container.
@@ -134,6 +137,16 @@ pub struct ContainerInfo {
     pub name: String,
     /// Its address on its network; `None` if it has already exited.
     pub ip: Option<IpAddr>,
+    /// Per port of [`ContainerSpec::publish`]: (port, the host port the
+    /// engine picked for it).
+    pub published: Vec<(u16, u16)>,
+}
+
+impl ContainerInfo {
+    /// The host port `port` is published on.
+    pub fn host_port(&self, port: u16) -> Option<u16> {
+        self.published.iter().find(|(p, _)| *p == port).map(|(_, host)| *host)
+    }
 }
 
 /// A container's state and the limits and hardening the engine applied.
@@ -215,10 +228,11 @@ impl Engine {
                 Ok(Ok(docker)) => break docker,
                 Ok(Err(e)) => match newest_supported(&e) {
                     Some(older) if older < version => version = older,
-                    _ => return Err(unreachable(&address, &e)),
+                    _ => return Err(unreachable(&address, tls.as_ref(), &e)),
                 },
                 Err(_) => {
-                    return Err(unreachable(&address, &format!("no answer within {} s", CALL_TIMEOUT.as_secs())));
+                    let why = format!("no answer within {} s", CALL_TIMEOUT.as_secs());
+                    return Err(unreachable(&address, tls.as_ref(), &why));
                 }
             }
         };
@@ -328,13 +342,33 @@ impl Engine {
         let what = format!("inspecting container {}", spec.name);
         let inspected =
             self.call(&what, self.docker.inspect_container(&created.id, None::<InspectContainerOptions>))?;
-        let ip = inspected
-            .network_settings
-            .and_then(|settings| settings.networks)
+        let settings = inspected.network_settings.unwrap_or_default();
+        let ip = settings
+            .networks
             .into_iter()
             .flat_map(HashMap::into_values)
             .find_map(|endpoint| endpoint.ip_address?.parse().ok());
-        Ok(ContainerInfo { id: created.id, name: spec.name.clone(), ip })
+        let ports = settings.ports.unwrap_or_default();
+        let published = spec
+            .publish
+            .iter()
+            .map(|&port| {
+                let host_port = ports
+                    .get(&tcp_port(port))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .find_map(|binding| binding.host_port.as_deref()?.parse().ok());
+                host_port.map(|host| (port, host)).ok_or_else(|| {
+                    Error::Live(format!(
+                        "the Docker Engine at {} published no host port for port {port} of container {} (is its \
+                         userland proxy or port mapping disabled?)",
+                        self.address, spec.name
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(ContainerInfo { id: created.id, name: spec.name.clone(), ip, published })
     }
 
     /// A container's state and the limits it runs under.
@@ -495,12 +529,21 @@ fn client(address: &str, tls: Option<&TlsFiles>, version: &ClientVersion) -> Res
             )));
         }
     };
-    client.map_err(|e| unreachable(address, &e))
+    client.map_err(|e| unreachable(address, tls, &e))
 }
 
-fn unreachable(address: &str, why: &dyn std::fmt::Display) -> Error {
+fn unreachable(address: &str, tls: Option<&TlsFiles>, why: &dyn std::fmt::Display) -> Error {
+    let files = tls.map_or(String::new(), |f| {
+        format!(
+            " The connection uses TLS with the CA {}, the certificate {} and the key {}: do they belong to this \
+             engine?",
+            f.ca.display(),
+            f.cert.display(),
+            f.key.display()
+        )
+    });
     Error::Live(format!(
-        "cannot reach the Docker Engine at {address} ({why}): is the daemon running and may this user use it?"
+        "cannot reach the Docker Engine at {address} ({why}): is the daemon running and may this user use it?{files}"
     ))
 }
 
@@ -525,6 +568,11 @@ fn newest_supported(e: &EngineError) -> Option<ClientVersion> {
     Some(ClientVersion { major_version: major.trim().parse().ok()?, minor_version: minor.parse().ok()? })
 }
 
+/// The engine's name of TCP port `port`.
+fn tcp_port(port: u16) -> String {
+    format!("{port}/tcp")
+}
+
 /// The engine's description of the container `spec` asks for.
 fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let period = i64::from(spec.cpu_period_us);
@@ -536,13 +584,17 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         (RUN_LABEL.to_string(), spec.run_id.clone()),
         (ROLE_LABEL.to_string(), spec.role.clone()),
     ]);
+    // An empty binding: any free host port, on every interface.
+    let bindings: PortMap = spec.publish.iter().map(|&p| (tcp_port(p), Some(vec![PortBinding::default()]))).collect();
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: Some(spec.args.clone()),
         user: Some(WORKER_USER.into()),
         labels: Some(labels),
+        exposed_ports: (!spec.publish.is_empty()).then(|| spec.publish.iter().map(|&p| tcp_port(p)).collect()),
         host_config: Some(HostConfig {
             network_mode: Some(spec.network.clone()),
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
             cpu_period: Some(period),
             cpu_quota: Some(quota),
             memory: Some(memory),
@@ -575,6 +627,7 @@ mod tests {
             memory_bytes: 64 << 20,
             pids_limit: 64,
             role: "node".into(),
+            publish: Vec::new(),
         }
     }
 
@@ -596,6 +649,21 @@ mod tests {
         assert_eq!(labels[RUN_LABEL], "r1");
         assert_eq!(labels[ROLE_LABEL], "node");
         assert_eq!(body.cmd, Some(vec!["worker".to_string()]));
+        assert_eq!((body.exposed_ports, host.port_bindings), (None, None), "nothing published unless asked");
+    }
+
+    #[test]
+    fn published_ports_get_host_ports_the_engine_picks() {
+        let body = create_body(&ContainerSpec { publish: vec![7070, 7071], ..spec(0.5, 10_000) });
+        assert_eq!(body.exposed_ports, Some(vec!["7070/tcp".to_string(), "7071/tcp".to_string()]));
+        let bindings = body.host_config.unwrap().port_bindings.unwrap();
+        assert_eq!(bindings.len(), 2);
+        for port in ["7070/tcp", "7071/tcp"] {
+            assert_eq!(bindings[port], Some(vec![PortBinding { host_ip: None, host_port: None }]), "{port}");
+        }
+        let info =
+            ContainerInfo { id: "c".into(), name: "c".into(), ip: None, published: vec![(7070, 49153), (7071, 49154)] };
+        assert_eq!((info.host_port(7071), info.host_port(7072)), (Some(49154), None));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! Docker containers.
 //!
 //! Devices and nodes run as containers of one worker image (offsim's own
-//! binary, `offsim worker`), CPU- and memory-limited as the scenario says.
+//! binary, `offsim worker`), CPU- and memory-limited as the scenario says,
+//! on one or more Docker Engines.
 //! The controller (this process) replays the workload in real time, asks the
 //! policy through a live [`crate::policy::SystemView`] built from the
 //! workers' reports, and relays offloaded tasks' bytes through user-space
@@ -14,6 +15,8 @@
 //! - [`link`]: seeded link emulation and the proxy that applies it.
 //! - [`docker`], [`image`]: the Docker Engine: connection, worker image,
 //!   hardened containers, networks, clean-up.
+//! - [`hosts`], [`engines`]: the engines a run spreads over (the default one
+//!   and `[[live.hosts]]`), what runs where, and their clean-up.
 //! - [`sizing`]: host cores per container; refusing what does not fit.
 //! - [`tasks`]: the workload, fixed before the run (same as simulated).
 //! - [`cluster`]: containers, proxies and control connections of one run.
@@ -26,6 +29,8 @@ pub mod calibrate;
 pub mod cluster;
 pub mod controller;
 pub mod docker;
+pub mod engines;
+pub mod hosts;
 pub mod image;
 pub mod link;
 pub mod protocol;

@@ -1,11 +1,12 @@
-//! One live run end to end: check the scenario fits the host, build (or
-//! reuse) the worker image, start the cluster, replay the workload, write
-//! the same result files as a simulated run, and remove every container.
+//! One live run end to end: build (or reuse) the worker image on every
+//! engine, check the scenario fits each engine's host, start the cluster,
+//! replay the workload, write the same result files as a simulated run, and
+//! remove every container.
 
 use crate::error::{Error, Result};
 use crate::live::cluster::{Cluster, WorkerSettings};
 use crate::live::controller::{Controller, INTERRUPTED};
-use crate::live::docker::{Engine, EngineAddress, TlsFiles};
+use crate::live::engines::Engines;
 use crate::live::image::WorkerImage;
 use crate::live::{sizing, tasks, work};
 use crate::model::World;
@@ -14,7 +15,6 @@ use crate::report::{LiveManifest, OutputDir};
 use crate::run::{Provenance, RunOptions, RunReport, build_policy, open_tables, write_results};
 use crate::scenario::{LiveSpec, LoadedScenario};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The scenario's `[live]` section, or an error saying it is needed.
@@ -25,21 +25,11 @@ pub fn live_spec(scenario: &LoadedScenario) -> Result<&LiveSpec> {
     })
 }
 
-/// Connects to the scenario's engine (the local one by default).
-pub fn connect(live: &LiveSpec) -> Result<Engine> {
-    let address = match &live.engine {
-        None => EngineAddress { url: None, tls: None },
-        Some(e) => EngineAddress {
-            url: Some(e.url.clone()),
-            tls: match (&e.tls_ca, &e.tls_cert, &e.tls_key) {
-                (Some(ca), Some(cert), Some(key)) => {
-                    Some(TlsFiles { ca: ca.into(), cert: cert.into(), key: key.into() })
-                }
-                _ => None,
-            },
-        },
-    };
-    Engine::connect(&address)
+/// Connects to every engine the scenario runs on (the local one by
+/// default), each holding the worker image of this executable.
+pub fn connect(scenario: &LoadedScenario) -> Result<Engines> {
+    let live = live_spec(scenario)?;
+    Engines::connect(&scenario.spec, live, &worker_image()?)
 }
 
 /// Makes Ctrl-C stop a live run cleanly (its containers are removed).
@@ -50,32 +40,28 @@ pub fn handle_ctrl_c() {
     });
 }
 
-/// The worker image for this executable, built once and reused.
-pub fn worker_image(engine: &Engine) -> Result<String> {
+/// The worker image of this executable (built once per engine and reused).
+pub fn worker_image() -> Result<WorkerImage> {
     let exe = std::env::current_exe().map_err(|e| Error::Live(format!("cannot locate offsim's executable: {e}")))?;
-    let image = WorkerImage::from_executable(&exe)?;
-    engine.ensure_image(&image)?;
-    Ok(image.tag)
+    WorkerImage::from_executable(&exe)
 }
 
 /// Runs the scenario live with its (built-in) policy; see [`run_live_with`].
 pub fn run_live(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
-    let live = live_spec(scenario)?;
-    let engine = Arc::new(connect(live)?);
-    let image = worker_image(&engine)?;
-    run_live_with(scenario, opts, &PolicyRegistry::new(), engine, &image)
+    let engines = connect(scenario)?;
+    run_live_with(scenario, opts, &PolicyRegistry::new(), &engines)
 }
 
-/// Runs the scenario on `engine` with worker image `image` and a policy
+/// Runs the scenario on `engines` (see [`Engines::connect`]) with a policy
 /// from `registry`; writes `tasks.csv`, `utilisation.csv`, `summary.csv`
 /// and `manifest.json` like a simulated run. On any error no result file is
-/// left behind, and the run's containers are removed in every case.
+/// left behind, and the run's containers are removed from every engine in
+/// every case.
 pub fn run_live_with(
     scenario: &LoadedScenario,
     opts: &RunOptions,
     registry: &PolicyRegistry,
-    engine: Arc<Engine>,
-    image: &str,
+    engines: &Engines,
 ) -> Result<RunReport> {
     handle_ctrl_c();
     let spec = &scenario.spec;
@@ -83,8 +69,7 @@ pub fn run_live_with(
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
     let (policy, resolved_params) = build_policy(scenario, registry)?;
     let entities = sizing::entities(spec, live);
-    let host = engine.host_info()?;
-    sizing::check_fits(&entities, live, host.ncpu, host.mem_total)?;
+    engines.check_fits(&entities, live)?;
     let mut world = World::build(spec, seed);
     let planned = tasks::plan(scenario, seed, &mut world)?;
     let preloads = preloads(scenario, &policy);
@@ -96,14 +81,14 @@ pub fn run_live_with(
 
     let (tx, rx) = std::sync::mpsc::channel();
     let settings = WorkerSettings { seed, loop_rate, preloads };
-    let mut cluster = Cluster::start(engine.clone(), image, spec, live, entities, &settings, &tx)?;
+    let mut cluster = Cluster::start(engines, spec, live, entities, &settings, &tx)?;
     drop(tx);
     let outcome = Controller::new(spec, &world, &mut cluster, policy, seed, sink).run(&planned, &rx);
     drop(cluster);
     let (summary, sink, _) = outcome?;
     let live_info = LiveManifest {
-        engine: engine.describe(),
-        image: image.to_string(),
+        engine: engines.describe(),
+        image: engines.image().to_string(),
         host_core_ghz: live.host_core_ghz,
         cpu_period_us: live.cpu_period_us,
         loop_rate_per_s: loop_rate,

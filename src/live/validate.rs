@@ -5,7 +5,7 @@
 //! the live mean, and the error; and whether the policies rank the same way.
 
 use crate::error::{Error, Result};
-use crate::live::docker::Engine;
+use crate::live::engines::Engines;
 use crate::live::run::{live_spec, run_live_with};
 use crate::live::tasks;
 use crate::metrics::Summary;
@@ -17,7 +17,6 @@ use crate::scenario::{ExperimentPolicy, LoadedScenario, fragment_overrides};
 use crate::sweep::stats::Estimate;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Simulated replications behind each prediction.
 pub const SIM_REPLICATIONS: u64 = 10;
@@ -111,8 +110,7 @@ pub fn validate(
     scenario: &LoadedScenario,
     opts: &ValidateOptions,
     registry: &PolicyRegistry,
-    engine: Arc<Engine>,
-    image: &str,
+    engines: &Engines,
 ) -> Result<Validation> {
     let live = live_spec(scenario)?;
     let seed = opts.seed.unwrap_or(scenario.spec.simulation.seed);
@@ -164,7 +162,7 @@ pub fn validate(
                 out_dir: Some(dir),
                 command_line: opts.command_line.clone(),
             };
-            lives.push(run_live_with(&cell, &run_opts, registry, engine.clone(), image)?.summary);
+            lives.push(run_live_with(&cell, &run_opts, registry, engines)?.summary);
         }
         for m in METRICS {
             let sim_values: Vec<f64> = sims.iter().filter_map(m.get).collect();

@@ -69,8 +69,17 @@ pub struct LiveSpec {
     #[serde(default = "default_container_memory_mb")]
     pub container_memory_mb: f64,
     /// The Docker Engine (default: the local socket, `DOCKER_HOST` honoured).
+    /// Devices and nodes no host places run here.
     #[serde(default)]
     pub engine: Option<EngineSpec>,
+    /// Further Docker Engines and the devices and nodes each runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostSpec>,
+    /// IP address the link proxies listen on when a run spans several
+    /// engines (default `0.0.0.0`, every interface; a run on the default
+    /// engine alone listens on its network's gateway only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_address: Option<String>,
     /// Live repetitions per policy in `offsim validate`.
     #[serde(default = "default_repetitions")]
     pub repetitions: u32,
@@ -89,6 +98,64 @@ pub struct EngineSpec {
     pub tls_cert: Option<String>,
     #[serde(default)]
     pub tls_key: Option<String>,
+}
+
+/// `[[live.hosts]]`: a further Docker Engine, the devices and nodes that
+/// run on it, and how this process and its containers reach each other.
+/// Workers on a host publish their ports on ports the engine picks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Names the host in messages and `--set` paths.
+    pub name: String,
+    /// `tcp://host:port` (TLS when the three files are given) or
+    /// `unix:///path/docker.sock`.
+    pub url: String,
+    /// TLS client files (all three, or none), relative to the working
+    /// directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
+    /// Scenario speed one of this host's cores stands for (default:
+    /// `live.host_core_ghz`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_core_ghz: Option<f64>,
+    /// Host name or IP address at which this process reaches the ports the
+    /// host publishes (default: the host of `url`; `127.0.0.1` for `unix://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// IP address at which the host's containers reach this process
+    /// (default: `live.listen_address` if it is one address, else the
+    /// gateway of the run's network on that engine, right only when the
+    /// engine runs on this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller_address: Option<String>,
+    /// Names of the nodes and device classes (every device of the class)
+    /// that run on this host.
+    pub place: Vec<String>,
+}
+
+impl HostSpec {
+    /// Where this process reaches the ports the host publishes: `address`,
+    /// else the host of a `tcp://` url, else (`unix://`, an engine on this
+    /// machine) `127.0.0.1`. `None` if a `tcp://` url names no host.
+    pub fn published_address(&self) -> Option<String> {
+        if let Some(a) = &self.address {
+            return Some(a.clone());
+        }
+        if self.url.starts_with("unix://") {
+            return Some("127.0.0.1".into());
+        }
+        let authority = self.url.strip_prefix("tcp://")?.split('/').next()?;
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split_once(']')?.0,
+            None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        };
+        (!host.is_empty()).then(|| host.to_string())
+    }
 }
 
 fn default_cpu_period_us() -> u32 {

@@ -44,6 +44,83 @@ fn name(field: &str, n: &str) -> Check {
     }
 }
 
+/// A Docker Engine's url and TLS files (`field` names its table).
+fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Check {
+    if !(url.starts_with("unix://") || url.starts_with("tcp://")) {
+        return err(format!("{field}.url"), format!("expected unix://PATH or tcp://HOST:PORT, got `{url}`"));
+    }
+    match tls.iter().filter(|f| f.is_some()).count() {
+        0 => Ok(()),
+        3 if url.starts_with("tcp://") => Ok(()),
+        3 => err(format!("{field}.url"), format!("TLS needs a tcp://HOST:PORT url, got `{url}`")),
+        _ => err(field, "give all of tls_ca, tls_cert and tls_key, or none"),
+    }
+}
+
+/// Containers have no name resolution: they are given IP addresses only.
+fn ip_address(field: &str, a: &str) -> Check {
+    match a.parse::<std::net::IpAddr>() {
+        Ok(_) => Ok(()),
+        Err(_) => err(field, format!("expected an IP address (containers cannot resolve names), got `{a}`")),
+    }
+}
+
+/// `[[live.hosts]]`: each a distinct engine with something to run, and
+/// every node and device class placed at most once.
+fn live_hosts(s: &Scenario, l: &LiveSpec) -> Check {
+    for h in &l.hosts {
+        name(&format!("live.hosts[{}].name", h.name), &h.name)?;
+    }
+    unique("live.hosts", l.hosts.iter().map(|h| h.name.as_str()))?;
+    let nodes: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
+    let classes: Vec<&str> = s.devices.iter().map(|d| d.name.as_str()).collect();
+    let mut engines: Vec<(&str, String)> = l.engine.iter().map(|e| (e.url.as_str(), "live.engine".into())).collect();
+    let mut placed: Vec<(&str, &str)> = Vec::new();
+    for h in &l.hosts {
+        let f = |field: &str| format!("live.hosts[{}].{field}", h.name);
+        engine(&format!("live.hosts[{}]", h.name), &h.url, [&h.tls_ca, &h.tls_cert, &h.tls_key])?;
+        if let Some((_, other)) = engines.iter().find(|(url, _)| *url == h.url) {
+            return err(f("url"), format!("the engine `{}` is already {other}: give each engine once", h.url));
+        }
+        engines.push((&h.url, format!("live.hosts[{}]", h.name)));
+        if let Some(g) = h.host_core_ghz {
+            positive(&f("host_core_ghz"), g)?;
+        }
+        match (&h.address, h.published_address()) {
+            (Some(a), _) if a.trim().is_empty() => return err(f("address"), "expected a host name or IP address"),
+            (_, None) => return err(f("address"), format!("required: the url `{}` names no host", h.url)),
+            _ => {}
+        }
+        if let Some(a) = &h.controller_address {
+            ip_address(&f("controller_address"), a)?;
+        }
+        if h.place.is_empty() {
+            return err(f("place"), "expected at least one node or device class name");
+        }
+        for p in &h.place {
+            let (node, class) = (nodes.contains(&p.as_str()), classes.contains(&p.as_str()));
+            if node && class {
+                return err(f("place"), format!("`{p}` names both a node and a device class; rename one"));
+            }
+            if !node && !class {
+                return err(
+                    f("place"),
+                    format!(
+                        "unknown node or device class `{p}`; expected one of: {}",
+                        nodes.iter().chain(&classes).copied().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            if let Some((_, other)) = placed.iter().find(|(q, _)| q == p) {
+                let on = if *other == h.name { "this host already".to_string() } else { format!("host `{other}`") };
+                return err(f("place"), format!("`{p}` is placed twice: {on} runs it"));
+            }
+            placed.push((p, &h.name));
+        }
+    }
+    Ok(())
+}
+
 /// Entities indexed with 16 bits internally.
 fn at_most_u16(field: &str, count: usize) -> Check {
     if count <= usize::from(u16::MAX) {
@@ -304,14 +381,12 @@ pub fn validate(s: &Scenario) -> Check {
             return err("live.repetitions", "expected at least 1");
         }
         if let Some(e) = &l.engine {
-            let tls = [&e.tls_ca, &e.tls_cert, &e.tls_key].iter().filter(|f| f.is_some()).count();
-            if tls != 0 && tls != 3 {
-                return err("live.engine", "give all of tls_ca, tls_cert and tls_key, or none");
-            }
-            if !(e.url.starts_with("unix://") || e.url.starts_with("tcp://")) {
-                return err("live.engine.url", format!("expected unix://PATH or tcp://HOST:PORT, got `{}`", e.url));
-            }
+            engine("live.engine", &e.url, [&e.tls_ca, &e.tls_cert, &e.tls_key])?;
         }
+        if let Some(a) = &l.listen_address {
+            ip_address("live.listen_address", a)?;
+        }
+        live_hosts(s, l)?;
     }
     if let Some(e) = &s.experiment {
         if e.replications == 0 {

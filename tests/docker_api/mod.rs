@@ -1,6 +1,7 @@
 //! The Docker Engine's own answers, independent of the code under test:
 //! plain HTTP/1.0 requests with unversioned paths (any engine version
-//! accepts them), at `DOCKER_HOST` (unix or plain tcp) or the local socket.
+//! accepts them), at `DOCKER_HOST` (unix or plain tcp) or the local socket,
+//! or at another engine's address.
 
 use offsim::live::docker::{Engine, EngineAddress};
 use std::io::{Read, Write};
@@ -21,14 +22,27 @@ pub fn engine_or_skip(test: &str) -> Option<Engine> {
     }
 }
 
+/// The engine's address: `DOCKER_HOST`, or the local socket.
+pub fn local() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
 /// A byte stream to the engine, whatever the transport.
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
-/// Sends `method path` and returns the status code and the body.
+/// Sends `method path` to the engine at `DOCKER_HOST` or the local socket
+/// and returns the status code and the body.
+// Each test crate compiles this module on its own; not all of them send requests to the default engine.
+#[allow(dead_code)]
 pub fn request(method: &str, path: &str) -> (u16, String) {
+    request_at(&local(), method, path)
+}
+
+/// Sends `method path` to the engine at `host` (`unix://PATH` or plain
+/// `tcp://HOST:PORT`) and returns the status code and the body.
+pub fn request_at(host: &str, method: &str, path: &str) -> (u16, String) {
     let request = format!("{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Length: 0\r\n\r\n");
-    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     let exchange = |mut stream: Box<dyn ReadWrite>| {
         stream.write_all(request.as_bytes()).unwrap();
         let mut response = String::new();
@@ -45,8 +59,16 @@ pub fn request(method: &str, path: &str) -> (u16, String) {
 }
 
 /// The objects of `kind` (`containers`, all states, or `networks`) carrying
-/// `label` (`key=value`), as the engine lists them.
+/// `label` (`key=value`), as the engine at `DOCKER_HOST` or the local socket
+/// lists them.
+// Each test crate compiles this module on its own; not all of them list the default engine's objects.
+#[allow(dead_code)]
 pub fn listed(kind: &str, label: &str) -> Vec<serde_json::Value> {
+    listed_at(&local(), kind, label)
+}
+
+/// The objects of `kind` carrying `label`, as the engine at `host` lists them.
+pub fn listed_at(host: &str, kind: &str, label: &str) -> Vec<serde_json::Value> {
     let filters = format!(r#"{{"label":["{label}"]}}"#);
     let encoded: String = filters
         .bytes()
@@ -59,7 +81,7 @@ pub fn listed(kind: &str, label: &str) -> Vec<serde_json::Value> {
         "networks" => format!("/networks?filters={encoded}"),
         _ => unreachable!("{kind}"),
     };
-    let (status, body) = request("GET", &path);
+    let (status, body) = request_at(host, "GET", &path);
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
