@@ -63,7 +63,7 @@ sinfo -N
 case $(sinfo -h -N -o '%T') in idle*|mixed*|allocated*) ;; *) log "node not up"; tail -20 /var/log/slurm/*.log; exit 1 ;; esac
 
 cargo build --release --quiet
-export OFFSIM=$root/target/release/offsim
+export OFFSIM=${CARGO_TARGET_DIR:-$root/target}/release/offsim
 scenario=$root/tests/fixtures/sweep/small.toml
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
