@@ -27,9 +27,11 @@
 //! the cost per event hardly grows with the number of pending events.
 //! Bitmaps find occupied slots in a few instructions.
 //!
-//! Memory: a slot that empties hands its buffer to a pool of spares, from
-//! which a slot outgrowing its buffer, or without one, takes the smallest
-//! large enough. Buffers circulate instead of being allocated, so the steady
+//! Memory: a slot that empties hands its buffer to a pool of spares, kept
+//! by size class (the power of two below the capacity), from which a slot
+//! outgrowing its buffer, or without one, takes one of the smallest class
+//! that is surely large enough: about twice its old capacity, as a `Vec`
+//! would grow. Buffers circulate instead of being allocated, so the steady
 //! state allocates nothing, and the memory held is bounded by the slots'
 //! simultaneous demand, not by every slot's peak.
 
@@ -43,6 +45,8 @@ const LEVELS: usize = 8;
 /// Largest slot that enters the front whole rather than being spread over
 /// the levels below.
 const FRONT_LIMIT: usize = 48;
+/// Size classes of spare buffers: one per power of two of a capacity.
+const CLASSES: usize = 64;
 
 #[derive(Copy, Clone)]
 struct Entry<E> {
@@ -65,8 +69,11 @@ pub struct RadixEvents<E> {
     levels: u8,
     /// No time in the slots is below it.
     last: u64,
-    /// Buffers of emptied slots, by decreasing capacity.
-    spares: Vec<Vec<Entry<E>>>,
+    /// Buffers of emptied slots; class `k` holds capacities in
+    /// `[2^k, 2^(k+1))`.
+    spares: [Vec<Vec<Entry<E>>>; CLASSES],
+    /// Bit `k` set when class `k` holds a spare.
+    spare_classes: u64,
     len: usize,
 }
 
@@ -80,7 +87,8 @@ impl<E> Default for RadixEvents<E> {
             occupied: [[0; SLOTS / 64]; LEVELS],
             levels: 0,
             last: 0,
-            spares: Vec::new(),
+            spares: std::array::from_fn(|_| Vec::new()),
+            spare_classes: 0,
             len: 0,
         }
     }
@@ -95,7 +103,7 @@ impl<E: Copy> RadixEvents<E> {
         let s = ((entry.time >> (8 * level)) & 0xff) as usize;
         let index = level * SLOTS + s;
         let slot = &mut self.slots[index];
-        if slot.len() == slot.capacity() && !self.spares.is_empty() {
+        if slot.len() == slot.capacity() && self.spare_classes != 0 {
             self.regrow(index);
         }
         self.slots[index].push(entry);
@@ -103,18 +111,25 @@ impl<E: Copy> RadixEvents<E> {
         self.levels |= 1 << level;
     }
 
-    /// Slot `index` is full (or has no buffer): moves its entries into the
-    /// smallest spare with more room, if there is one, and keeps its old
-    /// buffer as a spare (otherwise the push grows it as usual).
+    /// Slot `index` is full (or has no buffer): moves its entries into a
+    /// spare of the smallest class whose every buffer has more room, if
+    /// there is one, and keeps its old buffer as a spare (otherwise the push
+    /// grows it as usual).
     #[cold]
     fn regrow(&mut self, index: usize) {
         let need = self.slots[index].capacity() + 1;
-        // By decreasing capacity: the last one large enough is the smallest.
-        let fits = self.spares.partition_point(|s| s.capacity() >= need);
-        if fits == 0 {
+        // Class `k` holds at least 2^k: the first class at or above
+        // ceil(log2(need)) fits.
+        let least = usize::BITS - (need - 1).leading_zeros();
+        let fitting = self.spare_classes.checked_shr(least).unwrap_or(0);
+        if fitting == 0 {
             return;
         }
-        let mut bigger = self.spares.remove(fits - 1);
+        let class = least as usize + fitting.trailing_zeros() as usize;
+        let mut bigger = self.spares[class].pop().expect("a spare of a marked class");
+        if self.spares[class].is_empty() {
+            self.spare_classes &= !(1 << class);
+        }
         bigger.extend_from_slice(&self.slots[index]);
         let mut old = std::mem::replace(&mut self.slots[index], bigger);
         if old.capacity() > 0 {
@@ -123,10 +138,11 @@ impl<E: Copy> RadixEvents<E> {
         }
     }
 
-    /// Adds an empty buffer to the spares, in order of decreasing capacity.
+    /// Adds an empty buffer (with some capacity) to its class of spares.
     fn keep_spare(&mut self, buffer: Vec<Entry<E>>) {
-        let at = self.spares.partition_point(|s| s.capacity() > buffer.capacity());
-        self.spares.insert(at, buffer);
+        let class = (usize::BITS - 1 - buffer.capacity().leading_zeros()) as usize;
+        self.spares[class].push(buffer);
+        self.spare_classes |= 1 << class;
     }
 
     /// The lowest occupied slot of an occupied level.
@@ -324,7 +340,7 @@ mod tests {
             };
             vec![dt]
         });
-        assert!(!radix.spares.is_empty(), "large buffers went back to the pool");
+        assert!(radix.spare_classes != 0, "large buffers went back to the pool");
     }
 
     #[test]
@@ -345,7 +361,8 @@ mod tests {
             let (t, id) = q.pop().expect("pending");
             q.push(SimTime(t.as_nanos() + rng.random_range(900_000_000..1_100_000_000)), id);
         }
-        let held: usize = q.slots.iter().chain(&q.spares).map(Vec::capacity).sum::<usize>() + q.front.capacity();
+        let held: usize =
+            q.slots.iter().chain(q.spares.iter().flatten()).map(Vec::capacity).sum::<usize>() + q.front.capacity();
         assert!(held <= 4 * pending as usize, "{held} entries held for {pending} pending");
     }
 
