@@ -158,13 +158,22 @@ pub enum Sampler {
 }
 
 impl Sampler {
-    /// Draws one non-negative value.
-    #[inline]
+    /// Draws one non-negative value. The common cheap cases are inlined
+    /// where the model draws; the others are one call away.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
         match self {
             Sampler::Constant(v) => *v,
             Sampler::Uniform { low, width } => low + width * rng.random::<f64>(),
             Sampler::Exp(d) => d.sample(rng),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            Sampler::Constant(_) | Sampler::Uniform { .. } | Sampler::Exp(_) => self.sample(rng),
             Sampler::TruncNormal(d) => loop {
                 // Acceptance probability is at least 1/2 because mean >= 0.
                 let x = d.sample(rng);

@@ -50,8 +50,21 @@ impl fmt::Display for SimTime {
 /// and saturating at `u64::MAX`.
 pub fn nanos_from_secs(secs: f64) -> u64 {
     debug_assert!(secs >= 0.0, "negative span {secs}");
-    let ns = (secs * NANOS_PER_SEC as f64).round();
-    if ns >= u64::MAX as f64 { u64::MAX } else { ns.max(0.0) as u64 }
+    round_to_u64(secs * NANOS_PER_SEC as f64)
+}
+
+/// Rounds to the nearest integer, halves away from zero, exactly as
+/// `f64::round` then `as u64` (saturating at `u64::MAX`; negative values and
+/// NaN give 0), without the library call `round` is on baseline x86-64.
+#[inline]
+pub fn round_to_u64(x: f64) -> u64 {
+    // From 2^52 up every f64 is an integer; `as` saturates (NaN gives 0).
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
+        return x as u64;
+    }
+    let whole = x as u64; // truncates; 0 for negative values
+    // Exact: both are below 2^52 and `whole` is `x` without its fraction.
+    if x - whole as f64 >= 0.5 { whole + 1 } else { whole }
 }
 
 /// Converts non-negative finite milliseconds to nanoseconds.
@@ -69,6 +82,40 @@ mod tests {
         assert_eq!(nanos_from_millis(0.0000004), 0);
         assert_eq!(nanos_from_millis(0.0000006), 1);
         assert_eq!(nanos_from_secs(1e30), u64::MAX);
+    }
+
+    #[test]
+    fn rounding_matches_the_library_round() {
+        use rand::{RngExt, SeedableRng};
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            -0.4,
+            -3.7,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        let reference = |x: f64| x.round() as u64;
+        for x in edges {
+            assert_eq!(round_to_u64(x), reference(x), "{x:e}");
+        }
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
+        for _ in 0..200_000 {
+            // Spread over every binary exponent from 2^-10 to 2^64.
+            let x = rng.random::<f64>() * 2f64.powi(rng.random_range(-10..65));
+            assert_eq!(round_to_u64(x), reference(x), "{x:e}");
+            let half = (x as u64 / 2) as f64 + 0.5;
+            assert_eq!(round_to_u64(half), reference(half), "{half:e}");
+        }
     }
 
     #[test]

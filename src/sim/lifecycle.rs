@@ -2,7 +2,7 @@
 //! (completion, or an early end such as a timeout).
 
 use super::{Event, Simulation, Sink, Source};
-use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
+use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime, round_to_u64};
 use crate::metrics::TaskRecord;
 use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
 use crate::policy::{EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
@@ -293,7 +293,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             .iter()
             .map(|&l| self.world.links[l as usize].params().latency_ns)
             .sum();
-        let setup = (class.protocol.setup_rtts * rtt as f64).round() as u64;
+        let setup = round_to_u64(class.protocol.setup_rtts * rtt as f64);
         if setup == 0 {
             self.send_upload(now, t, s);
         } else {

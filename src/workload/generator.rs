@@ -6,7 +6,7 @@
 //! every policy run with the same seed sees exactly the same tasks.
 
 use crate::dist::{DistSpec, Sampler};
-use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, stream};
+use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, round_to_u64, stream};
 use crate::model::{Constraints, TaskAttrs};
 use crate::scenario::{GeneratorSpec, Scenario};
 
@@ -111,9 +111,9 @@ impl Generators {
         let rng = &mut self.rngs[device as usize];
         let attrs = TaskAttrs {
             work_cycles: class_gen.work_mcycles.sample(rng) * 1e6,
-            input_bytes: (class_gen.input_kb.sample(rng) * 1e3).round() as u64,
-            output_bytes: (class_gen.output_kb.sample(rng) * 1e3).round() as u64,
-            memory_bytes: (class_gen.memory_mb.sample(rng) * 1e6).round() as u64,
+            input_bytes: round_to_u64(class_gen.input_kb.sample(rng) * 1e3),
+            output_bytes: round_to_u64(class_gen.output_kb.sample(rng) * 1e3),
+            memory_bytes: round_to_u64(class_gen.memory_mb.sample(rng) * 1e6),
             image: class_gen.image,
             priority: class_gen.priority,
             deadline_ns: class_gen.deadline_ns,
