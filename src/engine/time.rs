@@ -72,6 +72,17 @@ pub fn nanos_from_millis(ms: f64) -> u64 {
     nanos_from_secs(ms / 1e3)
 }
 
+/// Rounds up to an integer exactly as `f64::ceil` then `as u64`
+/// (saturating; negative values and NaN give 0), without the library call.
+#[inline]
+pub fn ceil_to_u64(x: f64) -> u64 {
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
+        return x as u64;
+    }
+    let whole = x as u64;
+    if (whole as f64) < x { whole + 1 } else { whole }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn rounding_matches_the_library_round() {
+    fn rounding_matches_the_library_round_and_ceil() {
         use rand::{RngExt, SeedableRng};
         let edges = [
             0.0,
@@ -107,12 +118,15 @@ mod tests {
         let reference = |x: f64| x.round() as u64;
         for x in edges {
             assert_eq!(round_to_u64(x), reference(x), "{x:e}");
+            assert_eq!(ceil_to_u64(x), x.ceil() as u64, "{x:e}");
         }
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
         for _ in 0..200_000 {
             // Spread over every binary exponent from 2^-10 to 2^64.
             let x = rng.random::<f64>() * 2f64.powi(rng.random_range(-10..65));
             assert_eq!(round_to_u64(x), reference(x), "{x:e}");
+            assert_eq!(ceil_to_u64(x), x.ceil() as u64, "{x:e}");
+            assert_eq!(ceil_to_u64(x.floor()), x.floor() as u64, "{x:e}");
             let half = (x as u64 / 2) as f64 + 0.5;
             assert_eq!(round_to_u64(half), reference(half), "{half:e}");
         }

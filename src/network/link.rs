@@ -13,7 +13,7 @@
 //! Steady state allocates nothing: the heap keeps its capacity.
 
 use crate::dist::Sampler;
-use crate::engine::{NANOS_PER_SEC, SimRng, SimTime, nanos_from_secs};
+use crate::engine::{NANOS_PER_SEC, SimRng, SimTime, ceil_to_u64, nanos_from_secs};
 use crate::scenario::Sharing;
 use rand::RngExt;
 use std::cmp::Ordering;
@@ -126,7 +126,7 @@ impl<F: Copy> Link<F> {
     }
 
     fn transmit_ns(&self, bits: f64) -> u64 {
-        (bits / self.params.bandwidth_bps * NANOS_PER_SEC as f64).ceil() as u64
+        ceil_to_u64(bits / self.params.bandwidth_bps * NANOS_PER_SEC as f64)
     }
 
     fn advance(&mut self, now: SimTime) {
@@ -142,7 +142,7 @@ impl<F: Copy> Link<F> {
         let head = self.active.peek()?;
         let n = self.active.len() as f64;
         let remaining = (head.finish - self.vtime).max(0.0);
-        let ns = (remaining * n / self.params.bandwidth_bps * NANOS_PER_SEC as f64).ceil() as u64;
+        let ns = ceil_to_u64(remaining * n / self.params.bandwidth_bps * NANOS_PER_SEC as f64);
         self.generation = self.generation.wrapping_add(1);
         Some((self.vtime_at.after(ns), self.generation))
     }

@@ -2,14 +2,14 @@
 //! (completion, or an early end such as a timeout).
 
 use super::{Event, Simulation, Sink, Source};
-use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime, round_to_u64};
+use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime, ceil_to_u64, round_to_u64};
 use crate::metrics::TaskRecord;
 use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
 use crate::policy::{EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
 
 /// Nanoseconds to run `cycles` at `speed_hz` (rounded up).
 fn run_ns(cycles: f64, speed_hz: f64) -> u64 {
-    (cycles / speed_hz * NANOS_PER_SEC as f64).ceil() as u64
+    ceil_to_u64(cycles / speed_hz * NANOS_PER_SEC as f64)
 }
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
@@ -167,17 +167,20 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let mut buffer = std::mem::take(&mut self.dispatcher.buffer);
         buffer.clear();
         let constraint = task.constraint;
-        let allowed = |n: &usize| self.world.constraints.allows(constraint, *n);
+        let allowed = (0..self.world.nodes.len()).filter(|&n| self.world.constraints.allows(constraint, n));
         if self.cfg.heartbeat_ns == 0 {
-            buffer.extend((0..self.world.nodes.len()).filter(allowed).map(|n| self.live_node_view(now, n, tv.image)));
+            for n in allowed {
+                buffer.push(self.live_node_view(now, n, tv.image));
+            }
         } else {
             let age = now.since(self.dispatcher.report_at) as f64 / NANOS_PER_SEC as f64;
             let images = self.world.images.len();
-            buffer.extend((0..self.world.nodes.len()).filter(allowed).map(|n| {
+            for n in allowed {
                 let (cached, warm) =
                     tv.image.map_or((true, true), |i| self.dispatcher.image_status[n * images + i as usize]);
-                NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..self.dispatcher.reports[n] }
-            }));
+                let report = &self.dispatcher.reports[n];
+                buffer.push(NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..*report });
+            }
         }
         let view = SystemView { now, device: dv, uplink, downlink, nodes: &buffer };
         let placement = self.policy.decide(&tv, &view, &mut self.policy_rng);
