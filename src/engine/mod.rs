@@ -80,6 +80,13 @@ pub trait Model {
         scheduler: &mut Scheduler<Self::Event, Q>,
     );
 
+    /// Called with the next pending event, if known, before the current one
+    /// is handled: a model with state too large for the caches may start
+    /// loading what `event` will touch (see [`prefetch`]). Must not change
+    /// anything.
+    #[inline]
+    fn prefetch(&self, _event: &Self::Event) {}
+
     /// True when the model has nothing left to do (or has failed): the run
     /// stops at once, even if bookkeeping events are still pending.
     fn finished(&self) -> bool {
@@ -96,6 +103,28 @@ pub enum Stop {
     Horizon,
     /// The model had nothing left to do (see [`Model::finished`]).
     Finished,
+}
+
+/// Asks the processor to start loading the cache lines of `value`; no
+/// effect on results (a no-op off x86-64).
+#[inline(always)]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let start = value as *const T as usize;
+        let mut line = start & !63;
+        while line < start + size_of::<T>().max(1) {
+            // SAFETY: a prefetch is only a hint to the cache: it never
+            // faults, even on an invalid address, and reads or writes
+            // nothing the program can observe. SSE is part of every x86-64
+            // target.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// Runs `model` until no event is pending, the next one lies beyond
@@ -121,6 +150,9 @@ pub fn run<M: Model, Q: PendingEvents<M::Event>>(
         let Some((time, event)) = scheduler.pending.pop() else { return Stop::Exhausted };
         scheduler.now = time;
         scheduler.delivered += 1;
+        if let Some(next) = scheduler.pending.next_event() {
+            model.prefetch(next);
+        }
         model.handle(time, event, scheduler);
     }
 }

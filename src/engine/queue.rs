@@ -19,6 +19,9 @@ pub trait PendingEvents<E> {
     /// The time of the earliest event, if any. (`&mut`: a set may need to
     /// reorganise itself to find it.)
     fn peek_time(&mut self) -> Option<SimTime>;
+    /// The event `pop` would return next, if the set knows it without
+    /// reorganising itself (a hint: `None` says nothing).
+    fn next_event(&self) -> Option<&E>;
     /// Number of pending events.
     fn len(&self) -> usize;
     /// True when no event is pending.
@@ -83,6 +86,10 @@ impl<E> PendingEvents<E> for BinaryHeapEvents<E> {
 
     fn peek_time(&mut self) -> Option<SimTime> {
         self.heap.peek().map(|e| e.time)
+    }
+
+    fn next_event(&self) -> Option<&E> {
+        self.heap.peek().map(|e| &e.event)
     }
 
     fn len(&self) -> usize {

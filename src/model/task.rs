@@ -186,6 +186,17 @@ impl TaskSlab {
         if self.generations[r.slot as usize] == r.generation { self.tasks[r.slot as usize].as_ref() } else { None }
     }
 
+    /// Starts loading the task's slot into the cache (see
+    /// [`crate::engine::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, r: TaskRef) {
+        if let (Some(task), Some(generation)) = (self.tasks.get(r.slot as usize), self.generations.get(r.slot as usize))
+        {
+            crate::engine::prefetch(task);
+            crate::engine::prefetch(generation);
+        }
+    }
+
     /// The task, mutably, if the handle is still current.
     #[inline]
     pub fn get_mut(&mut self, r: TaskRef) -> Option<&mut Task> {

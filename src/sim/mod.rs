@@ -241,4 +241,33 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
     fn finished(&self) -> bool {
         self.failure.is_some() || !self.active()
     }
+
+    /// Loads the device and task the next event needs while this one is
+    /// handled: with many devices they are rarely in the cache.
+    #[inline]
+    fn prefetch(&self, event: &Event) {
+        let device = |d: u32| {
+            if let Some(dev) = self.world.devices.get(d as usize) {
+                engine::prefetch(dev);
+            }
+        };
+        match *event {
+            Event::Arrival { device: d } => {
+                if let Source::Generated(g) = &self.source {
+                    g.prefetch(d);
+                }
+                device(d);
+            }
+            Event::DeviceDone { device: d, task } | Event::Delivered { flow: Flow::Task { task, device: d } } => {
+                device(d);
+                self.tasks.prefetch(task);
+            }
+            Event::Decided { task }
+            | Event::SetupDone { task }
+            | Event::Ready { task, .. }
+            | Event::NodeDone { task, .. }
+            | Event::Deadline { task } => self.tasks.prefetch(task),
+            _ => {}
+        }
+    }
 }

@@ -124,6 +124,16 @@ impl Generators {
         Some((attrs, next))
     }
 
+    /// Starts loading `device`'s stream and class into the cache (see
+    /// [`crate::engine::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, device: u32) {
+        if let (Some(rng), Some(class)) = (self.rngs.get(device as usize), self.class_of.get(device as usize)) {
+            crate::engine::prefetch(rng);
+            crate::engine::prefetch(class);
+        }
+    }
+
     /// True once the task limit is reached: no device makes another task.
     pub fn exhausted(&self) -> bool {
         self.made >= self.max_tasks
