@@ -20,6 +20,12 @@ pub struct TaskRef {
     generation: u32,
 }
 
+impl TaskRef {
+    /// Fills storage that holds no handle yet (such as a queue's unused
+    /// places); never looked up.
+    pub(crate) const FILLER: TaskRef = TaskRef { slot: u32::MAX, generation: u32::MAX };
+}
+
 /// Where a live task is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -156,10 +162,16 @@ impl Task {
 /// nothing.
 #[derive(Default)]
 pub struct TaskSlab {
-    tasks: Vec<Option<Task>>,
-    generations: Vec<u32>,
+    slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
+}
+
+/// A task and the generation that makes handles to its slot current: side
+/// by side, so a lookup touches one place in memory.
+struct Slot {
+    generation: u32,
+    task: Option<Task>,
 }
 
 impl TaskSlab {
@@ -168,13 +180,13 @@ impl TaskSlab {
         self.live += 1;
         match self.free.pop() {
             Some(slot) => {
-                self.tasks[slot as usize] = Some(task);
-                TaskRef { slot, generation: self.generations[slot as usize] }
+                let s = &mut self.slots[slot as usize];
+                s.task = Some(task);
+                TaskRef { slot, generation: s.generation }
             }
             None => {
-                let slot = u32::try_from(self.tasks.len()).expect("fewer than 2^32 live tasks");
-                self.tasks.push(Some(task));
-                self.generations.push(0);
+                let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 live tasks");
+                self.slots.push(Slot { generation: 0, task: Some(task) });
                 TaskRef { slot, generation: 0 }
             }
         }
@@ -183,33 +195,34 @@ impl TaskSlab {
     /// The task, if the handle is still current.
     #[inline]
     pub fn get(&self, r: TaskRef) -> Option<&Task> {
-        if self.generations[r.slot as usize] == r.generation { self.tasks[r.slot as usize].as_ref() } else { None }
+        let s = &self.slots[r.slot as usize];
+        if s.generation == r.generation { s.task.as_ref() } else { None }
     }
 
     /// Starts loading the task's slot into the cache (see
     /// [`crate::engine::prefetch`]).
     #[inline]
     pub fn prefetch(&self, r: TaskRef) {
-        if let (Some(task), Some(generation)) = (self.tasks.get(r.slot as usize), self.generations.get(r.slot as usize))
-        {
-            crate::engine::prefetch(task);
-            crate::engine::prefetch(generation);
+        if let Some(s) = self.slots.get(r.slot as usize) {
+            crate::engine::prefetch(s);
         }
     }
 
     /// The task, mutably, if the handle is still current.
     #[inline]
     pub fn get_mut(&mut self, r: TaskRef) -> Option<&mut Task> {
-        if self.generations[r.slot as usize] == r.generation { self.tasks[r.slot as usize].as_mut() } else { None }
+        let s = &mut self.slots[r.slot as usize];
+        if s.generation == r.generation { s.task.as_mut() } else { None }
     }
 
     /// Removes the task; the handle (and every copy of it) becomes stale.
     pub fn remove(&mut self, r: TaskRef) -> Option<Task> {
-        if self.generations[r.slot as usize] != r.generation {
+        let s = &mut self.slots[r.slot as usize];
+        if s.generation != r.generation {
             return None;
         }
-        let task = self.tasks[r.slot as usize].take()?;
-        self.generations[r.slot as usize] = r.generation.wrapping_add(1);
+        let task = s.task.take()?;
+        s.generation = r.generation.wrapping_add(1);
         self.free.push(r.slot);
         self.live -= 1;
         Some(task)
@@ -227,11 +240,11 @@ impl TaskSlab {
 
     /// Handles of every live task, in slot order.
     pub fn live_refs(&self) -> Vec<TaskRef> {
-        self.tasks
+        self.slots
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.is_some())
-            .map(|(i, _)| TaskRef { slot: i as u32, generation: self.generations[i] })
+            .filter(|(_, s)| s.task.is_some())
+            .map(|(i, s)| TaskRef { slot: i as u32, generation: s.generation })
             .collect()
     }
 }
