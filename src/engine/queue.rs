@@ -19,9 +19,10 @@ pub trait PendingEvents<E> {
     /// The time of the earliest event, if any. (`&mut`: a set may need to
     /// reorganise itself to find it.)
     fn peek_time(&mut self) -> Option<SimTime>;
-    /// The event `pop` would return next, if the set knows it without
-    /// reorganising itself (a hint: `None` says nothing).
-    fn next_event(&self) -> Option<&E>;
+    /// The event `ahead` places after the one `pop` would return next (0:
+    /// that one), if the set knows it without reorganising itself (a hint:
+    /// `None` says nothing).
+    fn peek_event(&self, ahead: usize) -> Option<&E>;
     /// Number of pending events.
     fn len(&self) -> usize;
     /// True when no event is pending.
@@ -88,8 +89,8 @@ impl<E> PendingEvents<E> for BinaryHeapEvents<E> {
         self.heap.peek().map(|e| e.time)
     }
 
-    fn next_event(&self) -> Option<&E> {
-        self.heap.peek().map(|e| &e.event)
+    fn peek_event(&self, ahead: usize) -> Option<&E> {
+        if ahead == 0 { self.heap.peek().map(|e| &e.event) } else { None }
     }
 
     fn len(&self) -> usize {
