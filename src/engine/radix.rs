@@ -13,11 +13,13 @@
 //! which holds every pending event up to `front_max`. When it runs empty,
 //! the lowest occupied slot of the lowest occupied level is opened: `last`
 //! moves to the start of the slot's time range and its entries either
-//! become the front (a slot of at most [`FRONT_LIMIT`] entries, sorted; or
+//! become the front (a slot of at most `FRONT_LIMIT` entries, sorted; or
 //! of level 0, whose entries share one time), which then covers the slot's
 //! range, or move, in order, to lower levels (empty at that moment), and the
-//! next slot is opened. A push within the front's range is inserted after
-//! the front's entries of the same time.
+//! next slot is opened. A front shorter than `FRONT_MIN` takes the next
+//! slots of its level as well, so the engine can see a few events ahead
+//! (to prefetch for them). A push within the front's range is inserted
+//! after the front's entries of the same time.
 //!
 //! Equal times always share a slot, every move is an in-order append, the
 //! front's sort is stable, and a slot becomes the front before any later
@@ -31,8 +33,9 @@
 //! by size class (the power of two below the capacity), from which a slot
 //! outgrowing its buffer, or without one, takes one of the smallest class
 //! that is surely large enough: about twice its old capacity, as a `Vec`
-//! would grow. Buffers circulate instead of being allocated, so the steady
-//! state allocates nothing, and the memory held is bounded by the slots'
+//! would grow. The front keeps a buffer of its own (slots are copied in).
+//! Buffers circulate instead of being allocated, so the steady state
+//! allocates nothing, and the memory held is bounded by the slots'
 //! simultaneous demand, not by every slot's peak.
 
 use super::queue::PendingEvents;
@@ -45,6 +48,9 @@ const LEVELS: usize = 8;
 /// Largest slot that enters the front whole rather than being spread over
 /// the levels below.
 const FRONT_LIMIT: usize = 48;
+/// A front shorter than this takes the next slots of its level as well
+/// (up to `FRONT_LIMIT` entries).
+const FRONT_MIN: usize = 16;
 /// Size classes of spare buffers: one per power of two of a capacity.
 const CLASSES: usize = 64;
 
@@ -69,26 +75,66 @@ pub struct RadixEvents<E> {
     levels: u8,
     /// No time in the slots is below it.
     last: u64,
-    /// Buffers of emptied slots; class `k` holds capacities in
-    /// `[2^k, 2^(k+1))`.
-    spares: [Vec<Vec<Entry<E>>>; CLASSES],
-    /// Bit `k` set when class `k` holds a spare.
-    spare_classes: u64,
+    spares: Spares<E>,
     len: usize,
+}
+
+/// Buffers of emptied slots, by size class: class `k` holds capacities in
+/// `[2^k, 2^(k+1))`.
+struct Spares<E> {
+    classes: [Vec<Vec<Entry<E>>>; CLASSES],
+    /// Bit `k` set when class `k` holds a spare.
+    held: u64,
+}
+
+impl<E: Copy> Spares<E> {
+    /// Makes room in `buffer` for one more entry than its capacity, if a
+    /// spare of the smallest class whose every buffer is large enough
+    /// exists: moves the entries there and keeps the old buffer as a spare.
+    /// (Otherwise a push grows `buffer` as usual.)
+    #[cold]
+    fn regrow(&mut self, buffer: &mut Vec<Entry<E>>) {
+        let need = buffer.capacity() + 1;
+        // Class `k` holds at least 2^k: the first class at or above
+        // ceil(log2(need)) fits.
+        let least = usize::BITS - (need - 1).leading_zeros();
+        let fitting = self.held.checked_shr(least).unwrap_or(0);
+        if fitting == 0 {
+            return;
+        }
+        let class = least as usize + fitting.trailing_zeros() as usize;
+        let mut bigger = self.classes[class].pop().expect("a spare of a marked class");
+        if self.classes[class].is_empty() {
+            self.held &= !(1 << class);
+        }
+        bigger.extend_from_slice(buffer);
+        let old = std::mem::replace(buffer, bigger);
+        self.keep(old);
+    }
+
+    /// Keeps an emptied buffer, if it has any capacity, in its class.
+    fn keep(&mut self, mut buffer: Vec<Entry<E>>) {
+        if buffer.capacity() == 0 {
+            return;
+        }
+        buffer.clear();
+        let class = (usize::BITS - 1 - buffer.capacity().leading_zeros()) as usize;
+        self.classes[class].push(buffer);
+        self.held |= 1 << class;
+    }
 }
 
 impl<E> Default for RadixEvents<E> {
     fn default() -> Self {
         Self {
-            front: Vec::new(),
+            front: Vec::with_capacity(FRONT_LIMIT),
             head: 0,
             front_max: 0,
             slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
             occupied: [[0; SLOTS / 64]; LEVELS],
             levels: 0,
             last: 0,
-            spares: std::array::from_fn(|_| Vec::new()),
-            spare_classes: 0,
+            spares: Spares { classes: std::array::from_fn(|_| Vec::new()), held: 0 },
             len: 0,
         }
     }
@@ -103,46 +149,12 @@ impl<E: Copy> RadixEvents<E> {
         let s = ((entry.time >> (8 * level)) & 0xff) as usize;
         let index = level * SLOTS + s;
         let slot = &mut self.slots[index];
-        if slot.len() == slot.capacity() && self.spare_classes != 0 {
-            self.regrow(index);
+        if slot.len() == slot.capacity() && self.spares.held != 0 {
+            self.spares.regrow(slot);
         }
-        self.slots[index].push(entry);
+        slot.push(entry);
         self.occupied[level][s / 64] |= 1 << (s % 64);
         self.levels |= 1 << level;
-    }
-
-    /// Slot `index` is full (or has no buffer): moves its entries into a
-    /// spare of the smallest class whose every buffer has more room, if
-    /// there is one, and keeps its old buffer as a spare (otherwise the push
-    /// grows it as usual).
-    #[cold]
-    fn regrow(&mut self, index: usize) {
-        let need = self.slots[index].capacity() + 1;
-        // Class `k` holds at least 2^k: the first class at or above
-        // ceil(log2(need)) fits.
-        let least = usize::BITS - (need - 1).leading_zeros();
-        let fitting = self.spare_classes.checked_shr(least).unwrap_or(0);
-        if fitting == 0 {
-            return;
-        }
-        let class = least as usize + fitting.trailing_zeros() as usize;
-        let mut bigger = self.spares[class].pop().expect("a spare of a marked class");
-        if self.spares[class].is_empty() {
-            self.spare_classes &= !(1 << class);
-        }
-        bigger.extend_from_slice(&self.slots[index]);
-        let mut old = std::mem::replace(&mut self.slots[index], bigger);
-        if old.capacity() > 0 {
-            old.clear();
-            self.keep_spare(old);
-        }
-    }
-
-    /// Adds an empty buffer (with some capacity) to its class of spares.
-    fn keep_spare(&mut self, buffer: Vec<Entry<E>>) {
-        let class = (usize::BITS - 1 - buffer.capacity().leading_zeros()) as usize;
-        self.spares[class].push(buffer);
-        self.spare_classes |= 1 << class;
     }
 
     /// The lowest occupied slot of an occupied level.
@@ -166,15 +178,49 @@ impl<E: Copy> RadixEvents<E> {
     }
 
     /// Opens the lowest occupied slot of the lowest occupied level: into the
-    /// front, or spread over the levels below.
+    /// front, or spread over the levels below. A short front takes the next
+    /// slots of the same level too (their entries are the next earliest),
+    /// so that it holds enough upcoming events to prefetch for.
     fn open_lowest(&mut self) {
         let level = self.levels.trailing_zeros() as usize;
+        let mut entries = self.take_lowest(level);
+        if level == 0 || entries.len() <= FRONT_LIMIT {
+            // The front's own buffer (it keeps its capacity) takes the slot's
+            // entries: a level-0 slot holds one time, in order; a small slot
+            // is sorted stably, keeping equal times in order.
+            self.front.clear();
+            self.head = 0;
+            loop {
+                let start = self.front.len();
+                self.front.extend_from_slice(&entries);
+                self.spares.keep(entries);
+                if level > 0 {
+                    insertion_sort(&mut self.front[start..]);
+                }
+                let short = self.front.len() < FRONT_MIN
+                    && self.levels & (1 << level) != 0
+                    && self.front.len() + self.slots[level * SLOTS + self.lowest_slot(level)].len() <= FRONT_LIMIT;
+                if !short {
+                    break;
+                }
+                entries = self.take_lowest(level);
+            }
+            self.front_max = self.last | ((1u64 << (8 * level)) - 1);
+        } else {
+            for &e in &entries {
+                self.file(e);
+            }
+            self.spares.keep(entries);
+        }
+    }
+
+    /// Empties the lowest occupied slot of `level` (occupied) and moves
+    /// `last` to the start of its range: bytes above `level` as in `last`,
+    /// byte `level` the slot's. Every entry of the slot differs from that
+    /// start below byte `level` only, and every other entry keeps its place.
+    fn take_lowest(&mut self, level: usize) -> Vec<Entry<E>> {
         let s = self.lowest_slot(level);
-        let index = level * SLOTS + s;
         let shift = 8 * level;
-        // The slot's range: bytes above `level` as in `last`, byte `level`
-        // the slot's; every entry of the slot differs from its start below
-        // byte `level` only, and every other entry keeps its place.
         let keep = if level == LEVELS - 1 { 0 } else { !0u64 << (shift + 8) };
         self.last = (self.last & keep) | ((s as u64) << shift);
         let bits = &mut self.occupied[level];
@@ -182,25 +228,7 @@ impl<E: Copy> RadixEvents<E> {
         if bits.iter().all(|&w| w == 0) {
             self.levels &= !(1 << level);
         }
-        let mut entries = std::mem::take(&mut self.slots[index]);
-        if level == 0 || entries.len() <= FRONT_LIMIT {
-            // A level-0 slot holds one time, in order; a small slot is sorted
-            // stably, keeping equal times in order.
-            if level > 0 {
-                insertion_sort(&mut entries);
-            }
-            self.front_max = self.last | ((1u64 << shift) - 1);
-            std::mem::swap(&mut self.front, &mut entries);
-            self.head = 0;
-        } else {
-            for &e in &entries {
-                self.file(e);
-            }
-        }
-        entries.clear();
-        if entries.capacity() > 0 {
-            self.keep_spare(entries);
-        }
+        std::mem::take(&mut self.slots[level * SLOTS + s])
     }
 }
 
@@ -345,7 +373,7 @@ mod tests {
             };
             vec![dt]
         });
-        assert!(radix.spare_classes != 0, "large buffers went back to the pool");
+        assert!(radix.spares.held != 0, "large buffers went back to the pool");
     }
 
     #[test]
@@ -366,8 +394,8 @@ mod tests {
             let (t, id) = q.pop().expect("pending");
             q.push(SimTime(t.as_nanos() + rng.random_range(900_000_000..1_100_000_000)), id);
         }
-        let held: usize =
-            q.slots.iter().chain(q.spares.iter().flatten()).map(Vec::capacity).sum::<usize>() + q.front.capacity();
+        let held: usize = q.slots.iter().chain(q.spares.classes.iter().flatten()).map(Vec::capacity).sum::<usize>()
+            + q.front.capacity();
         assert!(held <= 4 * pending as usize, "{held} entries held for {pending} pending");
     }
 

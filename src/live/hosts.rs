@@ -33,7 +33,7 @@ pub struct Host {
 }
 
 impl Host {
-    /// How messages name it: `the default engine` or `host `<name>``.
+    /// How messages name it: `the default engine` or "host `NAME`".
     pub fn label(&self) -> String {
         match &self.name {
             None => "the default engine".into(),

@@ -87,7 +87,17 @@ pub struct Simulation<P: Policy, S: Sink> {
     last_sample: SimTime,
     link_energy_at_warmup: f64,
     failure: Option<Error>,
+    /// Whether the devices' state outgrows the caches enough for
+    /// prefetching to pay (see [`PREFETCH_ABOVE_BYTES`]).
+    prefetch: bool,
 }
+
+/// Device state above which the simulation prefetches for upcoming events:
+/// half the last-level cache of the benchmark machine. Below it the state
+/// mostly stays cached and prefetching costs more than it saves (at 10,000
+/// devices, 2.5 MB, runs were 5 to 10 % slower with it; at 1,000,000,
+/// 256 MB, 40 % faster).
+const PREFETCH_ABOVE_BYTES: usize = 16 << 20;
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Prepares a run of `scenario` with master seed `seed`.
@@ -110,6 +120,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             horizon: spec.simulation.horizon_s.map_or(SimTime::MAX, |h| SimTime(engine::nanos_from_secs(h))),
             abort_on_deadline: spec.simulation.on_deadline == DeadlineAction::Abort,
         };
+        let world_bytes = world.devices.len() * size_of::<crate::model::Device>();
         let dispatcher = Dispatcher {
             access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
             node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
@@ -139,6 +150,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             last_sample: SimTime::ZERO,
             link_energy_at_warmup: 0.0,
             failure: None,
+            prefetch: world_bytes > PREFETCH_ABOVE_BYTES,
         })
     }
 
@@ -246,6 +258,9 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
     /// handled: with many devices they are rarely in the cache.
     #[inline]
     fn prefetch(&self, event: &Event) {
+        if !self.prefetch {
+            return;
+        }
         let device = |d: u32| {
             if let Some(dev) = self.world.devices.get(d as usize) {
                 engine::prefetch(dev);
