@@ -81,11 +81,14 @@ pub trait Model {
     );
 
     /// Called, before the current event is handled, with the next pending
-    /// event and the one a few places behind it, when the pending set knows
-    /// them: a model with state too large for the caches may start loading
-    /// what `event` will touch (see [`prefetch`]). Must not change anything.
+    /// event (`ahead` 0) and the one a few places behind it, when the
+    /// pending set knows them: a model with state too large for the caches
+    /// may start loading what `event` will touch (see [`prefetch`]). An
+    /// event is seen first from afar, then as the next one, when what was
+    /// prefetched for it is likely cached and can lead to more. Must not
+    /// change anything.
     #[inline]
-    fn prefetch(&self, _event: &Self::Event) {}
+    fn prefetch(&self, _event: &Self::Event, _ahead: usize) {}
 
     /// True when the model has nothing left to do (or has failed): the run
     /// stops at once, even if bookkeeping events are still pending.
@@ -157,7 +160,7 @@ pub fn run<M: Model, Q: PendingEvents<M::Event>>(
         scheduler.delivered += 1;
         for ahead in [0, PREFETCH_AHEAD] {
             if let Some(next) = scheduler.pending.peek_event(ahead) {
-                model.prefetch(next);
+                model.prefetch(next, ahead);
             }
         }
         model.handle(time, event, scheduler);

@@ -257,7 +257,7 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
     /// Loads the device and task the next event needs while this one is
     /// handled: with many devices they are rarely in the cache.
     #[inline]
-    fn prefetch(&self, event: &Event) {
+    fn prefetch(&self, event: &Event, ahead: usize) {
         if !self.prefetch {
             return;
         }
@@ -273,7 +273,18 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
                 }
                 device(d);
             }
-            Event::DeviceDone { device: d, task } | Event::Delivered { flow: Flow::Task { task, device: d } } => {
+            Event::DeviceDone { device: d, task } => {
+                device(d);
+                self.tasks.prefetch(task);
+                // The task that starts next on the device, once the device
+                // itself is likely cached.
+                if ahead == 0
+                    && let Some(next) = self.world.devices.get(d as usize).and_then(|dev| dev.queue.peek())
+                {
+                    self.tasks.prefetch(next);
+                }
+            }
+            Event::Delivered { flow: Flow::Task { task, device: d } } => {
                 device(d);
                 self.tasks.prefetch(task);
             }
