@@ -191,12 +191,12 @@ impl<E: Copy> RadixEvents<E> {
             self.front.clear();
             self.head = 0;
             loop {
-                let start = self.front.len();
-                self.front.extend_from_slice(&entries);
-                self.spares.keep(entries);
-                if level > 0 {
-                    insertion_sort(&mut self.front[start..]);
+                if level == 0 {
+                    self.front.extend_from_slice(&entries);
+                } else {
+                    append_sorted(&mut self.front, &entries, self.last);
                 }
+                self.spares.keep(entries);
                 let short = self.front.len() < FRONT_MIN
                     && self.levels & (1 << level) != 0
                     && self.front.len() + self.slots[level * SLOTS + self.lowest_slot(level)].len() <= FRONT_LIMIT;
@@ -232,17 +232,20 @@ impl<E: Copy> RadixEvents<E> {
     }
 }
 
-/// Sorts a short slice by time, keeping equal times in order.
-fn insertion_sort<E: Copy>(entries: &mut [Entry<E>]) {
-    for i in 1..entries.len() {
-        let e = entries[i];
-        let mut j = i;
-        while j > 0 && entries[j - 1].time > e.time {
-            entries[j] = entries[j - 1];
-            j -= 1;
-        }
-        entries[j] = e;
+/// Appends the entries of one slot above level 0 (at most `FRONT_LIMIT`,
+/// times from `start`, the slot's start, on) to `front`, sorted by time,
+/// equal times in their order. Sorts 8-byte keys (offset from `start`,
+/// then position), not the entries: the offsets of a slot of level 7 or
+/// below take at most 56 bits.
+fn append_sorted<E: Copy>(front: &mut Vec<Entry<E>>, entries: &[Entry<E>], start: u64) {
+    let mut keys = [0u64; FRONT_LIMIT];
+    let keys = &mut keys[..entries.len()];
+    for (i, (key, e)) in keys.iter_mut().zip(entries).enumerate() {
+        debug_assert!(e.time >= start && e.time - start < 1 << 56);
+        *key = ((e.time - start) << 8) | i as u64;
     }
+    keys.sort_unstable();
+    front.extend(keys.iter().map(|&key| entries[(key & 0xff) as usize]));
 }
 
 impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
