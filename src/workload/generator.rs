@@ -15,13 +15,37 @@ struct ClassGenerator {
     interarrival_ms: Sampler,
     start: SimTime,
     work_mcycles: Sampler,
-    input_kb: Sampler,
-    output_kb: Sampler,
-    memory_mb: Sampler,
+    input_bytes: Bytes,
+    output_bytes: Bytes,
+    memory_bytes: Bytes,
     image: Option<u16>,
     priority: u8,
     deadline_ns: Option<u64>,
     constraint: u16,
+}
+
+/// A task size in bytes: drawn (in kB or MB) and rounded, or, for a
+/// constant distribution, fixed once (a constant draws nothing).
+enum Bytes {
+    Fixed(u64),
+    Drawn { sampler: Sampler, unit: f64 },
+}
+
+impl Bytes {
+    fn new(spec: &DistSpec, unit: f64) -> Self {
+        match spec.sampler() {
+            Sampler::Constant(v) => Bytes::Fixed(round_to_u64(v * unit)),
+            sampler => Bytes::Drawn { sampler, unit },
+        }
+    }
+
+    #[inline]
+    fn draw(&self, rng: &mut SimRng) -> u64 {
+        match self {
+            Bytes::Fixed(bytes) => *bytes,
+            Bytes::Drawn { sampler, unit } => round_to_u64(sampler.sample(rng) * unit),
+        }
+    }
 }
 
 impl ClassGenerator {
@@ -35,9 +59,9 @@ impl ClassGenerator {
             interarrival_ms: interarrival.sampler(),
             start: SimTime(nanos_from_secs(g.start_s)),
             work_mcycles: g.work_mcycles.sampler(),
-            input_kb: g.input_kb.sampler(),
-            output_kb: g.output_kb.sampler(),
-            memory_mb: g.memory_mb.sampler(),
+            input_bytes: Bytes::new(&g.input_kb, 1e3),
+            output_bytes: Bytes::new(&g.output_kb, 1e3),
+            memory_bytes: Bytes::new(&g.memory_mb, 1e6),
             image: g.image.as_ref().map(|n| spec.images.iter().position(|i| &i.name == n).expect("validated") as u16),
             priority: g.priority,
             deadline_ns: g.deadline_ms.map(nanos_from_millis),
@@ -111,9 +135,9 @@ impl Generators {
         let rng = &mut self.rngs[device as usize];
         let attrs = TaskAttrs {
             work_cycles: class_gen.work_mcycles.sample(rng) * 1e6,
-            input_bytes: round_to_u64(class_gen.input_kb.sample(rng) * 1e3),
-            output_bytes: round_to_u64(class_gen.output_kb.sample(rng) * 1e3),
-            memory_bytes: round_to_u64(class_gen.memory_mb.sample(rng) * 1e6),
+            input_bytes: class_gen.input_bytes.draw(rng),
+            output_bytes: class_gen.output_bytes.draw(rng),
+            memory_bytes: class_gen.memory_bytes.draw(rng),
             image: class_gen.image,
             priority: class_gen.priority,
             deadline_ns: class_gen.deadline_ns,
