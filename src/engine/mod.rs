@@ -158,10 +158,11 @@ pub fn run<M: Model, Q: PendingEvents<M::Event>>(
         let Some((time, event)) = scheduler.pending.pop() else { return Stop::Exhausted };
         scheduler.now = time;
         scheduler.delivered += 1;
-        for ahead in [0, PREFETCH_AHEAD] {
-            if let Some(next) = scheduler.pending.peek_event(ahead) {
-                model.prefetch(next, ahead);
-            }
+        if let Some(next) = scheduler.pending.peek_event(0) {
+            model.prefetch(next, 0);
+        }
+        if let Some(later) = scheduler.pending.peek_event(PREFETCH_AHEAD) {
+            model.prefetch(later, PREFETCH_AHEAD);
         }
         model.handle(time, event, scheduler);
     }
