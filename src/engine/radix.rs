@@ -336,6 +336,27 @@ mod tests {
         assert_eq!(order, vec![(SimTime(7), 'c'), (SimTime(10), 'a'), (SimTime(10), 'd'), (SimTime(20), 'b')]);
     }
 
+    #[test]
+    fn a_short_front_takes_the_next_slots_of_its_level() {
+        // Ten times in ten level-0 slots, and one far later: the front
+        // takes all ten slots (it stays below FRONT_MIN), so the next pops
+        // are known ahead; pushes into and after the merged range still
+        // come out in order.
+        let mut q = RadixEvents::default();
+        for t in 1..=10u64 {
+            q.push(SimTime(t * 3), t);
+        }
+        q.push(SimTime(1 << 20), 99);
+        assert_eq!(q.pop(), Some((SimTime(3), 1)));
+        assert_eq!(q.peek_event(0), Some(&2));
+        assert_eq!(q.peek_event(8), Some(&10));
+        assert_eq!(q.peek_event(9), None);
+        q.push(SimTime(16), 50); // inside the merged range, after t = 15
+        q.push(SimTime(31), 51); // just after it
+        let order: Vec<u64> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec![2, 3, 4, 5, 50, 6, 7, 8, 9, 10, 51, 99]);
+    }
+
     /// Pops `steps` times, pushing after each pop as `next` says, and
     /// checks every pop against the binary heap.
     fn agree_with_heap(

@@ -95,8 +95,8 @@ pub struct Simulation<P: Policy, S: Sink> {
 /// Device state above which the simulation prefetches for upcoming events:
 /// half the last-level cache of the benchmark machine. Below it the state
 /// mostly stays cached and prefetching costs more than it saves (at 10,000
-/// devices, 2.5 MB, runs were 5 to 10 % slower with it; at 1,000,000,
-/// 256 MB, 40 % faster).
+/// devices, 2.5 MB, runs took 5 to 7 % longer with it; at 1,000,000,
+/// 256 MB, about 30 % less time).
 const PREFETCH_ABOVE_BYTES: usize = 16 << 20;
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
@@ -120,7 +120,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             horizon: spec.simulation.horizon_s.map_or(SimTime::MAX, |h| SimTime(engine::nanos_from_secs(h))),
             abort_on_deadline: spec.simulation.on_deadline == DeadlineAction::Abort,
         };
-        let world_bytes = world.devices.len() * size_of::<crate::model::Device>();
+        let device_bytes = world.devices.len() * size_of::<crate::model::Device>();
         let dispatcher = Dispatcher {
             access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
             node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
@@ -150,7 +150,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             last_sample: SimTime::ZERO,
             link_energy_at_warmup: 0.0,
             failure: None,
-            prefetch: world_bytes > PREFETCH_ABOVE_BYTES,
+            prefetch: device_bytes > PREFETCH_ABOVE_BYTES,
         })
     }
 
