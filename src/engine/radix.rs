@@ -50,7 +50,7 @@ const LEVELS: usize = 8;
 const FRONT_LIMIT: usize = 48;
 /// A front shorter than this takes the next slots of its level as well
 /// (up to `FRONT_LIMIT` entries).
-const FRONT_MIN: usize = 16;
+const FRONT_MIN: usize = 32;
 /// Size classes of spare buffers: one per power of two of a capacity.
 const CLASSES: usize = 64;
 
