@@ -48,7 +48,7 @@ impl Execution<'_> {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(Duration::from_millis(100));
                         ticks += 1;
-                        if ticks % 10 == 0 {
+                        if ticks.is_multiple_of(10) {
                             progress.draw();
                         }
                     }
