@@ -1,5 +1,5 @@
-//! A radix heap of radix 256 with a small heap in front: the engine's
-//! default pending-event set.
+//! A radix heap of radix 256 with a short sorted array in front: the
+//! engine's default pending-event set.
 //!
 //! A radix heap is a monotone priority queue: every key pushed is at least
 //! the last key popped, which holds in a discrete-event simulation (nothing
@@ -183,7 +183,7 @@ impl<E: Copy> RadixEvents<E> {
     /// so that it holds enough upcoming events to prefetch for.
     fn open_lowest(&mut self) {
         let level = self.levels.trailing_zeros() as usize;
-        let mut entries = self.take_lowest(level);
+        let mut entries = self.take_slot(level, self.lowest_slot(level));
         if level == 0 || entries.len() <= FRONT_LIMIT {
             // The front's own buffer (it keeps its capacity) takes the slot's
             // entries: a level-0 slot holds one time, in order; a small slot
@@ -197,13 +197,14 @@ impl<E: Copy> RadixEvents<E> {
                     append_sorted(&mut self.front, &entries, self.last);
                 }
                 self.spares.keep(entries);
-                let short = self.front.len() < FRONT_MIN
-                    && self.levels & (1 << level) != 0
-                    && self.front.len() + self.slots[level * SLOTS + self.lowest_slot(level)].len() <= FRONT_LIMIT;
-                if !short {
+                if self.front.len() >= FRONT_MIN || self.levels & (1 << level) == 0 {
                     break;
                 }
-                entries = self.take_lowest(level);
+                let next = self.lowest_slot(level);
+                if self.front.len() + self.slots[level * SLOTS + next].len() > FRONT_LIMIT {
+                    break;
+                }
+                entries = self.take_slot(level, next);
             }
             self.front_max = self.last | ((1u64 << (8 * level)) - 1);
         } else {
@@ -214,12 +215,11 @@ impl<E: Copy> RadixEvents<E> {
         }
     }
 
-    /// Empties the lowest occupied slot of `level` (occupied) and moves
+    /// Empties slot `s`, the lowest occupied one of `level`, and moves
     /// `last` to the start of its range: bytes above `level` as in `last`,
     /// byte `level` the slot's. Every entry of the slot differs from that
     /// start below byte `level` only, and every other entry keeps its place.
-    fn take_lowest(&mut self, level: usize) -> Vec<Entry<E>> {
-        let s = self.lowest_slot(level);
+    fn take_slot(&mut self, level: usize, s: usize) -> Vec<Entry<E>> {
         let shift = 8 * level;
         let keep = if level == LEVELS - 1 { 0 } else { !0u64 << (shift + 8) };
         self.last = (self.last & keep) | ((s as u64) << shift);
