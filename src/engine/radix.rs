@@ -19,7 +19,8 @@
 //! next slot is opened. A front shorter than `FRONT_MIN` takes the next
 //! slots of its level as well, so the engine can see a few events ahead
 //! (to prefetch for them). A push within the front's range is inserted
-//! after the front's entries of the same time.
+//! after the front's entries of the same time, moving the entries on the
+//! shorter side: those before it move into the place the last pop freed.
 //!
 //! Equal times always share a slot, every move is an in-order append, the
 //! front's sort is stable, and a slot becomes the front before any later
@@ -256,9 +257,17 @@ impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
         // The front holds every time up to `front_max`, the slots the later
         // ones (and none below `last`, which is at most `front_max`).
         if time <= self.front_max {
-            // After every entry of the same time or earlier.
+            // After every entry of the same time or earlier. The entries on
+            // the shorter side move: those before it into the place freed by
+            // the last pop, if there is one (short delays land near the head).
             let at = self.head + self.front[self.head..].partition_point(|e| e.time <= time);
-            self.front.insert(at, Entry { time, event });
+            if self.head > 0 && at - self.head < self.front.len() - at {
+                self.front.copy_within(self.head..at, self.head - 1);
+                self.head -= 1;
+                self.front[at - 1] = Entry { time, event };
+            } else {
+                self.front.insert(at, Entry { time, event });
+            }
         } else {
             self.file(Entry { time, event });
         }
