@@ -204,6 +204,10 @@ impl Adaptive {
 }
 
 impl Policy for Adaptive {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         self.record(view.now);
         let Some(target) = target_or_least_loaded(self.target, view) else { return Placement::Local };

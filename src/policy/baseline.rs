@@ -25,6 +25,10 @@ pub struct Random {
 }
 
 impl Policy for Random {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement {
         let local = usize::from(self.include_local);
         let options = view.nodes.len() + local;
@@ -47,6 +51,10 @@ pub struct RoundRobin {
 }
 
 impl Policy for RoundRobin {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         let local = usize::from(self.include_local);
         let options = view.nodes.len() + local;

@@ -24,6 +24,10 @@ use crate::engine::SimRng;
 pub struct Local;
 
 impl Policy for Local {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, _: &SystemView<'_>, _: &mut SimRng) -> Placement {
         Placement::Local
     }
@@ -62,6 +66,10 @@ pub(crate) fn target_or_least_loaded(target: Option<NodeId>, view: &SystemView<'
 }
 
 impl Policy for LeastLoaded {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         let Some(best) = view.nodes.iter().min_by(|a, b| load(a).total_cmp(&load(b)).then(a.id.cmp(&b.id))) else {
             return Placement::Local;
@@ -81,6 +89,10 @@ pub struct Offload {
 }
 
 impl Policy for Offload {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         match target_or_least_loaded(self.target, view) {
             Some(n) => Placement::Offload(n),
@@ -99,6 +111,10 @@ pub struct Threshold {
 }
 
 impl Policy for Threshold {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         if view.device.cpu_utilisation <= self.cpu_threshold {
             return Placement::Local;
@@ -131,6 +147,12 @@ macro_rules! builtin_policies {
             fn observe(&mut self, outcome: &TaskOutcome) {
                 match self {
                     $(BuiltinPolicy::$variant(p) => p.observe(outcome),)*
+                }
+            }
+
+            fn observes(&self) -> bool {
+                match self {
+                    $(BuiltinPolicy::$variant(p) => p.observes(),)*
                 }
             }
 

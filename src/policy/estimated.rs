@@ -59,6 +59,10 @@ pub(crate) fn earliest(task: &TaskView, view: &SystemView<'_>, with_local: bool)
 pub struct EarliestFinish;
 
 impl Policy for EarliestFinish {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         earliest(task, view, true).map_or(Placement::Local, |(p, _)| p)
     }
@@ -69,6 +73,10 @@ impl Policy for EarliestFinish {
 pub struct MinEnergy;
 
 impl Policy for MinEnergy {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         let remaining = remaining_s(task, view);
         let meets = |e: &Estimate| remaining.is_none_or(|r| e.latency_s <= r);
@@ -93,6 +101,10 @@ pub struct DeadlineAware {
 }
 
 impl Policy for DeadlineAware {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         let Some(remaining) = remaining_s(task, view) else { return Placement::Local };
         if estimate::local(task, view).latency_s <= self.safety * remaining {

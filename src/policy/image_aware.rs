@@ -34,6 +34,10 @@ pub struct ImageAware {
 }
 
 impl Policy for ImageAware {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         view.nodes
             .iter()

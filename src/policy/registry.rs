@@ -83,6 +83,12 @@ impl Policy for AnyPolicy {
             AnyPolicy::Custom(p) => p.observe(outcome),
         }
     }
+    fn observes(&self) -> bool {
+        match self {
+            AnyPolicy::Builtin(p) => p.observes(),
+            AnyPolicy::Custom(p) => p.observes(),
+        }
+    }
     fn preload(&self) -> Vec<(NodeId, u16)> {
         match self {
             AnyPolicy::Builtin(p) => p.preload(),
@@ -510,6 +516,16 @@ mod tests {
             if let Err(e) = build(&text) {
                 panic!("{name}: {e}");
             }
+        }
+    }
+
+    #[test]
+    fn only_ucb_asks_for_outcomes() {
+        // The simulator skips building outcomes for the others: a built-in
+        // that starts learning from them must say so.
+        for name in BUILTIN_NAMES {
+            let (policy, _) = build(&format!("name = \"{name}\"")).unwrap();
+            assert_eq!(policy.observes(), *name == "ucb", "{name}");
         }
     }
 

@@ -60,6 +60,10 @@ impl WeightedRandom {
 }
 
 impl Policy for WeightedRandom {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, _: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement {
         if view.nodes.is_empty() {
             return Placement::Local;

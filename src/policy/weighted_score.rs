@@ -110,6 +110,10 @@ impl WeightedScore {
 }
 
 impl Policy for WeightedScore {
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, _: &mut SimRng) -> Placement {
         let Some(target) = target_or_least_loaded(self.target, view) else { return Placement::Local };
         let Some(node) = view.nodes.iter().find(|n| n.id == target) else { return Placement::Local };

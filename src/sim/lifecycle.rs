@@ -513,7 +513,6 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let mut task = self.tasks.remove(t).expect("ending a live task");
         self.last_activity = now;
         let phases = task.close(now);
-        let view = self.task_view(&task);
         let (class, index) = self.world.device_name(task.device);
         let node = match task.placement {
             Placement::Offload(NodeId(n)) => self.world.node_info.get(n as usize).map(|i| i.name.as_str()),
@@ -539,15 +538,17 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         };
         self.acc.add(&record);
         let written = self.sink.task(&record);
-        self.policy.observe(&TaskOutcome {
-            task: view,
-            placement: task.placement,
-            reason,
-            end: now,
-            latency_s: now.since(task.arrival) as f64 / NANOS_PER_SEC as f64,
-            energy_j: task.energy_j,
-            deadline_met,
-        });
+        if self.observes {
+            self.policy.observe(&TaskOutcome {
+                task: self.task_view(&task),
+                placement: task.placement,
+                reason,
+                end: now,
+                latency_s: now.since(task.arrival) as f64 / NANOS_PER_SEC as f64,
+                energy_j: task.energy_j,
+                deadline_met,
+            });
+        }
         if let Err(e) = written {
             self.fail(e);
         }

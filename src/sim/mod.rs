@@ -69,6 +69,8 @@ pub struct Simulation<P: Policy, S: Sink> {
     world: World,
     tasks: TaskSlab,
     policy: P,
+    /// Whether the policy is told of each task's end ([`Policy::observes`]).
+    observes: bool,
     policy_rng: SimRng,
     sink: S,
     source: Source,
@@ -135,6 +137,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         Ok(Simulation {
             world,
             tasks: TaskSlab::default(),
+            observes: policy.observes(),
             policy,
             policy_rng: engine::stream(seed, "policy", 0),
             sink,
