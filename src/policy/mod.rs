@@ -51,8 +51,8 @@ pub trait Policy {
     /// Chooses where `task` runs, given what the dispatcher knows now.
     fn decide(&mut self, task: &TaskView, view: &SystemView<'_>, rng: &mut SimRng) -> Placement;
 
-    /// Called once when a task ends, whatever the reason (only if
-    /// [`Policy::observes`]).
+    /// Called once when a task ends, whatever the reason (the simulator
+    /// skips the call when [`Policy::observes`] is `false`).
     fn observe(&mut self, _outcome: &TaskOutcome) {}
 
     /// Whether the policy learns from [`Policy::observe`]. A policy that
