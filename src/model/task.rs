@@ -176,6 +176,7 @@ struct Slot {
 
 impl TaskSlab {
     /// Stores `task` and returns its handle.
+    #[inline]
     pub fn insert(&mut self, task: Task) -> TaskRef {
         self.live += 1;
         match self.free.pop() {
