@@ -59,15 +59,17 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         a: TaskAttrs,
         s: &mut Scheduler<Event, Q>,
     ) {
-        let task = Task::new(id, device, now, &a, now < self.cfg.warmup);
+        let mut task = Task::new(id, device, now, &a, now < self.cfg.warmup);
         let deadline = task.deadline;
-        let t = self.tasks.insert(task);
         self.last_activity = now;
         if self.world.devices[device as usize].dead {
+            let t = self.tasks.insert(task);
             return self.end(now, t, EndReason::BatteryDepleted);
         }
-        let placement = self.decide(now, t);
-        self.tasks.get_mut(t).expect("just inserted").placement = placement;
+        // Decided before it is stored: the view is read from the new task
+        // as built, not back from its slot just written.
+        task.placement = self.decide(now, &task);
+        let t = self.tasks.insert(task);
         if self.cfg.abort_on_deadline
             && let Some(d) = deadline
         {
@@ -151,9 +153,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         }
     }
 
-    /// Asks the policy where task `t` runs.
-    fn decide(&mut self, now: SimTime, t: TaskRef) -> Placement {
-        let task = self.tasks.get(t).expect("live");
+    /// Asks the policy where `task` runs.
+    fn decide(&mut self, now: SimTime, task: &Task) -> Placement {
         let tv = self.task_view(task);
         let device = &self.world.devices[task.device as usize];
         let class = self.world.class_of(task.device);
