@@ -72,14 +72,19 @@ impl ClassGenerator {
     }
 }
 
+/// A device's own stream and its class.
+struct DeviceStream {
+    rng: SimRng,
+    class: u16,
+}
+
 /// The generators of every device.
 pub struct Generators {
     /// Per device class (`None`: the class generates nothing).
     classes: Vec<Option<ClassGenerator>>,
-    /// Per device, its own stream.
-    rngs: Vec<SimRng>,
-    /// Per device, its class.
-    class_of: Vec<u16>,
+    /// Per device, its stream and class (side by side: an arrival reads
+    /// both).
+    devices: Vec<DeviceStream>,
     end: SimTime,
     max_tasks: u64,
     made: u64,
@@ -94,15 +99,17 @@ impl Generators {
             .iter()
             .map(|d| d.workload.as_ref().map(|g| ClassGenerator::new(g, spec, constraints)))
             .collect();
-        let mut class_of = Vec::new();
-        for (ci, d) in spec.devices.iter().enumerate() {
-            class_of.extend(std::iter::repeat_n(ci as u16, d.count as usize));
-        }
-        let rngs = (0..class_of.len() as u64).map(|i| stream(seed, "workload", i)).collect();
+        let devices = spec
+            .devices
+            .iter()
+            .enumerate()
+            .flat_map(|(class, d)| std::iter::repeat_n(class as u16, d.count as usize))
+            .enumerate()
+            .map(|(i, class)| DeviceStream { rng: stream(seed, "workload", i as u64), class })
+            .collect();
         Generators {
             classes,
-            rngs,
-            class_of,
+            devices,
             end: spec.workload.duration_s.map_or(SimTime::MAX, |d| SimTime(nanos_from_secs(d))),
             max_tasks: spec.workload.max_tasks.unwrap_or(u64::MAX),
             made: 0,
@@ -110,8 +117,9 @@ impl Generators {
     }
 
     fn gap(&mut self, device: u32) -> Option<(&ClassGenerator, u64)> {
-        let class_gen = self.classes[self.class_of[device as usize] as usize].as_ref()?;
-        let gap = nanos_from_millis(class_gen.interarrival_ms.sample(&mut self.rngs[device as usize]));
+        let d = &mut self.devices[device as usize];
+        let class_gen = self.classes[d.class as usize].as_ref()?;
+        let gap = nanos_from_millis(class_gen.interarrival_ms.sample(&mut d.rng));
         Some((class_gen, gap))
     }
 
@@ -130,9 +138,9 @@ impl Generators {
             return None;
         }
         self.made += 1;
-        let class_gen =
-            self.classes[self.class_of[device as usize] as usize].as_ref().expect("arrivals only for generators");
-        let rng = &mut self.rngs[device as usize];
+        let d = &mut self.devices[device as usize];
+        let class_gen = self.classes[d.class as usize].as_ref().expect("arrivals only for generators");
+        let rng = &mut d.rng;
         let attrs = TaskAttrs {
             work_cycles: class_gen.work_mcycles.sample(rng) * 1e6,
             input_bytes: class_gen.input_bytes.draw(rng),
@@ -152,9 +160,8 @@ impl Generators {
     /// [`crate::engine::prefetch`]).
     #[inline]
     pub fn prefetch(&self, device: u32) {
-        if let (Some(rng), Some(class)) = (self.rngs.get(device as usize), self.class_of.get(device as usize)) {
-            crate::engine::prefetch(rng);
-            crate::engine::prefetch(class);
+        if let Some(d) = self.devices.get(device as usize) {
+            crate::engine::prefetch(d);
         }
     }
 
