@@ -3,7 +3,9 @@
 //! Power is piecewise constant between state changes. A [`Meter`] integrates
 //! power into energy and busy cores into busy core-time whenever its owner's
 //! state changes, and keeps the exponentially weighted CPU utilisation that
-//! policies see. Linear power model: `P = idle + (busy - idle) * u` with `u`
+//! policies see. A [`Mark`] records a meter's totals at one moment (the end
+//! of the warm-up, the last sample) to measure from; it is kept apart from
+//! the meter, which is read on every state change and stays small. Linear power model: `P = idle + (busy - idle) * u` with `u`
 //! the fraction of busy cores, plus radio power while transmitting or
 //! receiving (devices only).
 
@@ -29,8 +31,7 @@ impl CpuPower {
     }
 }
 
-/// Cumulative energy and busy core-time, with snapshots for the warm-up
-/// boundary and for periodic samples.
+/// Cumulative energy and busy core-time, and the utilisation average.
 #[derive(Clone, Debug)]
 pub struct Meter {
     last: SimTime,
@@ -39,23 +40,20 @@ pub struct Meter {
     energy_j: f64,
     busy_core_ns: u128,
     ewma: f64,
-    warm: (f64, u128),
-    sample: (f64, u128),
+}
+
+/// A meter's energy and busy core-time at one moment; the default is time
+/// zero.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct Mark {
+    energy_j: f64,
+    busy_core_ns: u128,
 }
 
 impl Meter {
     /// A meter at time zero drawing `power_w` with no core busy.
     pub fn new(power_w: f64) -> Self {
-        Self {
-            last: SimTime::ZERO,
-            power_w,
-            busy: 0,
-            energy_j: 0.0,
-            busy_core_ns: 0,
-            ewma: 0.0,
-            warm: (0.0, 0),
-            sample: (0.0, 0),
-        }
+        Self { last: SimTime::ZERO, power_w, busy: 0, energy_j: 0.0, busy_core_ns: 0, ewma: 0.0 }
     }
 
     /// Integrates up to `now`, updating the utilisation average with time
@@ -107,20 +105,21 @@ impl Meter {
         inst + (self.ewma - inst) * (-dt / tau_ns).exp()
     }
 
-    /// Marks the end of the warm-up period (call after advancing).
-    pub fn mark_warmup(&mut self) {
-        self.warm = (self.energy_j, self.busy_core_ns);
+    /// The totals up to the last advance, to measure from later.
+    pub fn mark(&self) -> Mark {
+        Mark { energy_j: self.energy_j, busy_core_ns: self.busy_core_ns }
     }
 
-    /// Energy and busy core-seconds since the warm-up mark.
-    pub fn since_warmup(&self) -> (f64, f64) {
-        (self.energy_j - self.warm.0, (self.busy_core_ns - self.warm.1) as f64 / NANOS_PER_SEC as f64)
+    /// Energy and busy core-seconds since `mark` (up to the last advance).
+    pub fn since(&self, mark: &Mark) -> (f64, f64) {
+        (self.energy_j - mark.energy_j, (self.busy_core_ns - mark.busy_core_ns) as f64 / NANOS_PER_SEC as f64)
     }
 
-    /// Energy and busy core-seconds since the previous sample; starts a new one.
-    pub fn take_sample(&mut self) -> (f64, f64) {
-        let out = (self.energy_j - self.sample.0, (self.busy_core_ns - self.sample.1) as f64 / NANOS_PER_SEC as f64);
-        self.sample = (self.energy_j, self.busy_core_ns);
+    /// Energy and busy core-seconds since `mark`, which moves to now: one
+    /// interval of periodic samples.
+    pub fn take_sample(&self, mark: &mut Mark) -> (f64, f64) {
+        let out = self.since(mark);
+        *mark = self.mark();
         out
     }
 }
@@ -138,7 +137,7 @@ mod tests {
         m.advance(SimTime(3 * NANOS_PER_SEC), 2, 1e9);
         // 1 W for 1 s, then 2 W for 2 s.
         assert!((m.energy_j() - 5.0).abs() < 1e-12);
-        assert_eq!(m.since_warmup().1, 2.0);
+        assert_eq!(m.since(&Mark::default()).1, 2.0);
         assert!((cpu.core_energy_j(2, NANOS_PER_SEC) - 1.0).abs() < 1e-12);
     }
 
@@ -157,10 +156,11 @@ mod tests {
     fn samples_and_warmup_are_differences() {
         let mut m = Meter::new(2.0);
         m.advance(SimTime(NANOS_PER_SEC), 1, 1e9);
-        m.mark_warmup();
-        assert_eq!(m.take_sample(), (2.0, 0.0));
+        let warm = m.mark();
+        let mut sample = Mark::default();
+        assert_eq!(m.take_sample(&mut sample), (2.0, 0.0));
         m.advance(SimTime(2 * NANOS_PER_SEC), 1, 1e9);
-        assert_eq!(m.take_sample(), (2.0, 0.0));
-        assert_eq!(m.since_warmup(), (2.0, 0.0));
+        assert_eq!(m.take_sample(&mut sample), (2.0, 0.0));
+        assert_eq!(m.since(&warm), (2.0, 0.0));
     }
 }

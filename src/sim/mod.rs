@@ -16,6 +16,7 @@ mod sink;
 mod transfer;
 
 pub use event::Event;
+use periodic::Marks;
 pub use sink::{NullSink, Sink};
 
 use crate::dist::Sampler;
@@ -88,6 +89,9 @@ pub struct Simulation<P: Policy, S: Sink> {
     last_activity: SimTime,
     last_sample: SimTime,
     link_energy_at_warmup: f64,
+    /// Meter totals at the end of the warm-up and at the last sample.
+    warmup_marks: Marks,
+    sample_marks: Marks,
     failure: Option<Error>,
     /// Whether the devices' state outgrows the caches enough for
     /// prefetching to pay (see [`PREFETCH_ABOVE_BYTES`]).
@@ -152,6 +156,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             last_activity: SimTime::ZERO,
             last_sample: SimTime::ZERO,
             link_energy_at_warmup: 0.0,
+            warmup_marks: Marks::default(),
+            sample_marks: Marks::default(),
             failure: None,
             prefetch: device_bytes > PREFETCH_ABOVE_BYTES,
         })

@@ -3,6 +3,7 @@
 //! of the run.
 
 use super::{Event, Simulation, Sink};
+use crate::energy::Mark;
 use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
 use crate::error::Result;
 use crate::metrics::{SampleRow, Summary, Totals};
@@ -11,6 +12,23 @@ use crate::policy::{EndReason, Policy};
 /// How close to empty (in nanoseconds at maximum power) a battery must be
 /// before its exact empty time is tracked on every state change.
 const EXACT_WINDOW_NS: f64 = 1e7;
+
+/// A meter mark per device and per node; none recorded yet means time zero.
+#[derive(Default)]
+pub(super) struct Marks {
+    devices: Vec<Mark>,
+    nodes: Vec<Mark>,
+}
+
+impl Marks {
+    fn device(&self, d: usize) -> Mark {
+        self.devices.get(d).copied().unwrap_or_default()
+    }
+
+    fn node(&self, n: usize) -> Mark {
+        self.nodes.get(n).copied().unwrap_or_default()
+    }
+}
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Brings device `d`'s meter to `now`; call before changing its state.
@@ -111,12 +129,10 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
 
     pub(super) fn on_warmup_end(&mut self, now: SimTime) {
         self.advance_all(now);
-        for d in &mut self.world.devices {
-            d.meter.mark_warmup();
-        }
-        for n in &mut self.world.nodes {
-            n.meter.mark_warmup();
-        }
+        self.warmup_marks = Marks {
+            devices: self.world.devices.iter().map(|d| d.meter.mark()).collect(),
+            nodes: self.world.nodes.iter().map(|n| n.meter.mark()).collect(),
+        };
         self.link_energy_at_warmup = self.world.links.iter().map(|l| l.energy_j()).sum();
     }
 
@@ -145,10 +161,13 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         }
         self.advance_all(now);
         self.last_sample = now;
+        let marks = &mut self.sample_marks;
+        marks.devices.resize(self.world.devices.len(), Mark::default());
+        marks.nodes.resize(self.world.nodes.len(), Mark::default());
         let mut result = Ok(());
-        for (d, dev) in self.world.devices.iter_mut().enumerate() {
+        for ((d, dev), mark) in self.world.devices.iter().enumerate().zip(&mut marks.devices) {
             let class = &self.world.classes[dev.class as usize];
-            let (energy, busy) = dev.meter.take_sample();
+            let (energy, busy) = dev.meter.take_sample(mark);
             let row = SampleRow {
                 time: now,
                 kind: "device",
@@ -160,8 +179,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             };
             result = result.and_then(|()| self.sink.sample(&row));
         }
-        for (node, info) in self.world.nodes.iter_mut().zip(&self.world.node_info) {
-            let (energy, busy) = node.meter.take_sample();
+        for ((node, info), mark) in self.world.nodes.iter().zip(&self.world.node_info).zip(&mut marks.nodes) {
+            let (energy, busy) = node.meter.take_sample(mark);
             let row = SampleRow {
                 time: now,
                 kind: "node",
@@ -201,14 +220,14 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             ..Totals::default()
         };
         if measured_ns > 0 {
-            for d in &self.world.devices {
-                let (e, busy) = d.meter.since_warmup();
+            for (i, d) in self.world.devices.iter().enumerate() {
+                let (e, busy) = d.meter.since(&self.warmup_marks.device(i));
                 totals.device_energy_j += e;
                 totals.device_busy_core_s += busy;
                 totals.device_cores += u64::from(self.world.classes[d.class as usize].cores);
             }
-            for n in &self.world.nodes {
-                let (e, busy) = n.meter.since_warmup();
+            for (i, n) in self.world.nodes.iter().enumerate() {
+                let (e, busy) = n.meter.since(&self.warmup_marks.node(i));
                 totals.node_energy_j += e;
                 totals.node_busy_core_s += busy;
                 totals.node_cores += u64::from(n.cores);
