@@ -265,11 +265,19 @@ impl<P: Policy, S: Sink> engine::Model for Simulation<P, S> {
 
     /// Loads the device and task the next event needs while this one is
     /// handled: with many devices they are rarely in the cache.
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, event: &Event, ahead: usize) {
-        if !self.prefetch {
-            return;
+        // Only the switch is inlined into the event loop.
+        if self.prefetch {
+            self.prefetch_for(event, ahead);
         }
+    }
+}
+
+impl<P: Policy, S: Sink> Simulation<P, S> {
+    /// [`engine::Model::prefetch`] when it is switched on.
+    #[inline(never)]
+    fn prefetch_for(&self, event: &Event, ahead: usize) {
         let device = |d: u32| {
             if let Some(dev) = self.world.devices.get(d as usize) {
                 engine::prefetch(dev);
