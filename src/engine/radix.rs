@@ -236,11 +236,14 @@ impl<E: Copy> RadixEvents<E> {
 /// Appends the entries of a slot of `level` (1 or more; at most
 /// `FRONT_LIMIT` entries, times from `start`, the slot's start, on) to
 /// `front`, sorted by time, equal times in their order: by keys (offset
-/// from `start`, then position), which are distinct. Up to
+/// from `start`, then position), which are distinct. A lone entry is
+/// appended as it is (sparse fronts are made of such slots); up to
 /// `RANK_LEVEL`, each entry goes to its rank among 32-bit keys; above it,
 /// 64-bit keys are sorted.
 fn append_sorted<E: Copy>(front: &mut Vec<Entry<E>>, entries: &[Entry<E>], start: u64, level: usize) {
-    if level <= RANK_LEVEL {
+    if entries.len() == 1 {
+        front.push(entries[0]);
+    } else if level <= RANK_LEVEL {
         let base = front.len();
         front.extend_from_slice(entries);
         let out = &mut front[base..];
