@@ -107,6 +107,10 @@ impl Device {
     /// Brings the per-transmission radio energy up to `now`.
     #[inline]
     pub fn advance_radio(&mut self, now: SimTime, class: &DeviceClass) {
+        if self.tx == 0 && self.rx == 0 {
+            self.radio_at = now;
+            return;
+        }
         let dt = now.since(self.radio_at) as f64 / NANOS_PER_SEC as f64;
         if self.tx > 0 {
             self.tx_share_j += class.tx_w * dt / f64::from(self.tx);
