@@ -5,9 +5,11 @@
 //! state changes, and keeps the exponentially weighted CPU utilisation that
 //! policies see. A [`Mark`] records a meter's totals at one moment (the end
 //! of the warm-up, the last sample) to measure from; it is kept apart from
-//! the meter, which is read on every state change and stays small. Linear power model: `P = idle + (busy - idle) * u` with `u`
-//! the fraction of busy cores, plus radio power while transmitting or
-//! receiving (devices only).
+//! the meter, which is read on every state change and stays small.
+//!
+//! Linear power model: `P = idle + (busy - idle) * u` with `u` the fraction
+//! of busy cores, plus radio power while transmitting or receiving (devices
+//! only).
 
 use crate::engine::{NANOS_PER_SEC, SimTime};
 

@@ -57,7 +57,7 @@ pub trait Policy {
 
     /// Whether the policy learns from [`Policy::observe`]. A policy that
     /// does not may return `false`: the simulator then skips building its
-    /// outcomes (about 2.5 % of the instructions of a run).
+    /// outcomes (about 2 % of the instructions of a run).
     fn observes(&self) -> bool {
         true
     }
