@@ -22,7 +22,7 @@ pub mod time;
 pub use queue::{BinaryHeapEvents, PendingEvents};
 pub use radix::RadixEvents;
 pub use rng::{SimRng, stream};
-pub use time::{NANOS_PER_SEC, SimTime, ceil_to_u64, nanos_from_millis, nanos_from_secs, round_to_u64};
+pub use time::{NANOS_PER_SEC, SECS_PER_NANO, SimTime, ceil_to_u64, nanos_from_millis, nanos_from_secs, round_to_u64};
 
 /// The clock and the pending events, as seen by a model while it handles an
 /// event.

@@ -34,7 +34,8 @@ pub struct LiveView {
     nodes: Vec<NodeState>,
     /// Per access network: (uplink, downlink) estimates.
     access: Vec<(LinkView, LinkView)>,
-    tau_ns: f64,
+    /// One over the utilisation average's time constant.
+    decay_per_ns: f64,
     buffer: Vec<NodeView>,
 }
 
@@ -86,7 +87,7 @@ impl LiveView {
             devices,
             nodes,
             access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
-            tau_ns: spec.dispatcher.utilisation_window_ms * 1e6,
+            decay_per_ns: 1.0 / (spec.dispatcher.utilisation_window_ms * 1e6),
             buffer: Vec::new(),
         }
     }
@@ -95,7 +96,7 @@ impl LiveView {
     pub fn device_report(&mut self, world: &World, now: SimTime, d: u32, r: &Report) {
         let class = world.class_of(d);
         let state = &mut self.devices[d as usize];
-        state.meter.advance(now, class.cores, self.tau_ns);
+        state.meter.advance(now, class.cores, self.decay_per_ns);
         state.meter.set(r.busy_cores, class.cpu.at(r.busy_cores.min(class.cores), class.cores));
         state.queue_len = r.queue_len;
     }
@@ -107,7 +108,7 @@ impl LiveView {
         if dt > 0 {
             let busy = r.busy_core_ns.saturating_sub(state.busy_core_ns) as f64;
             let u = (busy / (dt as f64 * f64::from(state.view.cores))).clamp(0.0, 1.0);
-            state.ewma = u + (state.ewma - u) * (-(dt as f64) / self.tau_ns).exp();
+            state.ewma = u + (state.ewma - u) * (-(dt as f64) * self.decay_per_ns).exp();
         }
         state.received = now;
         state.busy_core_ns = r.busy_core_ns;
@@ -140,7 +141,7 @@ impl LiveView {
         let device = class.view(
             state.queue_len,
             state.meter.busy(),
-            state.meter.utilisation_at(now, class.cores, self.tau_ns),
+            state.meter.utilisation_at(now, class.cores, self.decay_per_ns),
             state.meter.energy_at(now),
         );
         let (uplink, downlink) = self.access[class.network as usize];

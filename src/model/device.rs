@@ -2,8 +2,8 @@
 //! its own queue, cores, radio state, energy meter and battery.
 
 use super::queue::TaskQueue;
-use crate::energy::{CpuPower, Meter};
-use crate::engine::{NANOS_PER_SEC, SimTime};
+use crate::energy::{CpuPower, Meter, split};
+use crate::engine::{SECS_PER_NANO, SimTime};
 use crate::network::Protocol;
 use crate::policy::DeviceView;
 use crate::scenario::QueueDiscipline;
@@ -14,6 +14,8 @@ pub struct DeviceClass {
     pub name: String,
     pub cores: u32,
     pub speed_hz: f64,
+    /// `1e9 / speed_hz`: run times are a multiplication.
+    pub ns_per_cycle: f64,
     pub queue: QueueDiscipline,
     pub queue_limit: Option<u32>,
     pub cpu: CpuPower,
@@ -111,12 +113,12 @@ impl Device {
             self.radio_at = now;
             return;
         }
-        let dt = now.since(self.radio_at) as f64 / NANOS_PER_SEC as f64;
+        let dt = now.since(self.radio_at) as f64 * SECS_PER_NANO;
         if self.tx > 0 {
-            self.tx_share_j += class.tx_w * dt / f64::from(self.tx);
+            self.tx_share_j += split(class.tx_w * dt, self.tx);
         }
         if self.rx > 0 {
-            self.rx_share_j += class.rx_w * dt / f64::from(self.rx);
+            self.rx_share_j += split(class.rx_w * dt, self.rx);
         }
         self.radio_at = now;
     }

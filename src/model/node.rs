@@ -72,6 +72,8 @@ pub enum Readiness {
 pub struct Node {
     pub cores: u32,
     pub speed_hz: f64,
+    /// `1e9 / speed_hz`: run times are a multiplication.
+    pub ns_per_cycle: f64,
     pub memory_bytes: u64,
     pub free_memory_bytes: u64,
     pub queue: TaskQueue,
@@ -210,6 +212,7 @@ mod tests {
         Node {
             cores: 1,
             speed_hz: 1e9,
+            ns_per_cycle: 1.0,
             memory_bytes: 1 << 30,
             free_memory_bytes: 1 << 30,
             queue: TaskQueue::new(QueueDiscipline::Fifo),

@@ -99,6 +99,7 @@ impl World {
                 name: d.name.clone(),
                 cores: d.cores,
                 speed_hz: d.speed_ghz * 1e9,
+                ns_per_cycle: 1.0 / d.speed_ghz,
                 queue: d.queue,
                 queue_limit: d.queue_limit,
                 cpu: CpuPower { idle_w: d.power.idle_w, busy_w: d.power.busy_w },
@@ -125,6 +126,7 @@ impl World {
             let mut node = Node {
                 cores: n.cores,
                 speed_hz: n.speed_ghz * 1e9,
+                ns_per_cycle: 1.0 / n.speed_ghz,
                 memory_bytes,
                 free_memory_bytes: memory_bytes,
                 queue: TaskQueue::new(n.queue),

@@ -13,7 +13,8 @@
 //! Steady state allocates nothing: the heap keeps its capacity.
 
 use crate::dist::Sampler;
-use crate::engine::{NANOS_PER_SEC, SimRng, SimTime, ceil_to_u64, nanos_from_secs};
+use crate::energy::split;
+use crate::engine::{NANOS_PER_SEC, SimRng, SimTime, ceil_to_u64, nanos_from_millis};
 use crate::scenario::Sharing;
 use rand::RngExt;
 use std::cmp::Ordering;
@@ -79,6 +80,9 @@ pub struct Completion<F> {
 /// One link direction carrying messages tagged with `F`.
 pub struct Link<F> {
     params: LinkParams,
+    /// The rate both ways round, so the hot path multiplies.
+    ns_per_bit: f64,
+    bits_per_ns: f64,
     rng: SimRng,
     active: BinaryHeap<Active<F>>,
     fifo: VecDeque<(F, f64)>,
@@ -93,6 +97,8 @@ impl<F: Copy> Link<F> {
     /// A link with its own random stream (jitter and loss draws).
     pub fn new(params: LinkParams, rng: SimRng) -> Self {
         Self {
+            ns_per_bit: NANOS_PER_SEC as f64 / params.bandwidth_bps,
+            bits_per_ns: params.bandwidth_bps / NANOS_PER_SEC as f64,
             params,
             rng,
             active: BinaryHeap::new(),
@@ -126,14 +132,13 @@ impl<F: Copy> Link<F> {
     }
 
     fn transmit_ns(&self, bits: f64) -> u64 {
-        ceil_to_u64(bits / self.params.bandwidth_bps * NANOS_PER_SEC as f64)
+        ceil_to_u64(bits * self.ns_per_bit)
     }
 
     fn advance(&mut self, now: SimTime) {
         let n = self.active.len();
         if n > 0 {
-            let dt = now.since(self.vtime_at) as f64 / NANOS_PER_SEC as f64;
-            self.vtime += dt * self.params.bandwidth_bps / n as f64;
+            self.vtime += split(now.since(self.vtime_at) as f64 * self.bits_per_ns, n as u32);
         }
         self.vtime_at = now;
     }
@@ -142,7 +147,7 @@ impl<F: Copy> Link<F> {
         let head = self.active.peek()?;
         let n = self.active.len() as f64;
         let remaining = (head.finish - self.vtime).max(0.0);
-        let ns = ceil_to_u64(remaining * n / self.params.bandwidth_bps * NANOS_PER_SEC as f64);
+        let ns = ceil_to_u64(remaining * n * self.ns_per_bit);
         self.generation = self.generation.wrapping_add(1);
         Some((self.vtime_at.after(ns), self.generation))
     }
@@ -218,7 +223,7 @@ impl<F: Copy> Link<F> {
             return None;
         }
         let jitter = match &self.params.jitter {
-            Some(j) => nanos_from_secs(j.sample(&mut self.rng) / 1e3),
+            Some(j) => nanos_from_millis(j.sample(&mut self.rng)),
             None => 0,
         };
         Some(self.params.latency_ns.saturating_add(jitter))

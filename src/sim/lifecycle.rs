@@ -2,14 +2,14 @@
 //! (completion, or an early end such as a timeout).
 
 use super::{Event, Simulation, Sink, Source};
-use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime, ceil_to_u64, round_to_u64};
+use crate::engine::{NANOS_PER_SEC, PendingEvents, SECS_PER_NANO, Scheduler, SimTime, ceil_to_u64, round_to_u64};
 use crate::metrics::TaskRecord;
 use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
 use crate::policy::{EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
 
-/// Nanoseconds to run `cycles` at `speed_hz` (rounded up).
-fn run_ns(cycles: f64, speed_hz: f64) -> u64 {
-    ceil_to_u64(cycles / speed_hz * NANOS_PER_SEC as f64)
+/// Nanoseconds to run `cycles` taking `ns_per_cycle` each (rounded up).
+fn run_ns(cycles: f64, ns_per_cycle: f64) -> u64 {
+    ceil_to_u64(cycles * ns_per_cycle)
 }
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
@@ -141,7 +141,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             free_memory_bytes: node.free_memory_bytes,
             queue_len: node.queued,
             busy_cores: node.busy,
-            cpu_utilisation: node.meter.utilisation_at(now, node.cores, self.cfg.tau_ns),
+            cpu_utilisation: node.meter.utilisation_at(now, node.cores, self.cfg.decay_per_ns),
             image_cached: cached,
             container_warm: warm,
             cold_start_s,
@@ -161,7 +161,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         let dv = class.view(
             device.queued,
             device.busy,
-            device.meter.utilisation_at(now, class.cores, self.cfg.tau_ns),
+            device.meter.utilisation_at(now, class.cores, self.cfg.decay_per_ns),
             device.meter.energy_at(now),
         );
         let (uplink, downlink) = self.dispatcher.access[class.network as usize];
@@ -174,7 +174,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 buffer.push(self.live_node_view(now, n, tv.image));
             }
         } else {
-            let age = now.since(self.dispatcher.report_at) as f64 / NANOS_PER_SEC as f64;
+            let age = now.since(self.dispatcher.report_at) as f64 * SECS_PER_NANO;
             let images = self.world.images.len();
             for n in allowed {
                 let (cached, warm) =
@@ -222,7 +222,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         s: &mut Scheduler<Event, Q>,
     ) {
         let class = self.world.class_of(d);
-        let (speed, overhead) = (class.speed_hz, class.offload_overhead_cycles);
+        let (ns_per_cycle, overhead) = (class.ns_per_cycle, class.offload_overhead_cycles);
         let task = self.tasks.get_mut(t).expect("live");
         let cycles = match task.stage {
             Stage::LocalQueued => {
@@ -241,7 +241,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         self.device_touch(now, d);
         self.world.devices[d as usize].busy += 1;
         self.device_settle(now, d, s);
-        s.after(run_ns(cycles, speed), Event::DeviceDone { device: d, task: t });
+        s.after(run_ns(cycles, ns_per_cycle), Event::DeviceDone { device: d, task: t });
     }
 
     pub(super) fn on_device_done<Q: PendingEvents<Event>>(
@@ -398,8 +398,8 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             task.stage = Stage::NodeRunning;
             task.enter(now, Phase::Exec);
             task.exec_start = Some(now);
-            let run = run_ns(task.work_cycles, node.speed_hz);
-            node.meter.advance(now, node.cores, self.cfg.tau_ns);
+            let run = run_ns(task.work_cycles, node.ns_per_cycle);
+            node.meter.advance(now, node.cores, self.cfg.decay_per_ns);
             node.busy += 1;
             node.free_memory_bytes -= task.memory_bytes;
             node.meter.set(node.busy, node.power_w());
@@ -428,7 +428,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
 
     fn release_node_core(&mut self, now: SimTime, n: u32, memory: u64, image: Option<u16>) {
         let node = &mut self.world.nodes[n as usize];
-        node.meter.advance(now, node.cores, self.cfg.tau_ns);
+        node.meter.advance(now, node.cores, self.cfg.decay_per_ns);
         node.busy -= 1;
         node.free_memory_bytes += memory;
         node.meter.set(node.busy, node.power_w());

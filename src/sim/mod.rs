@@ -31,8 +31,9 @@ use crate::workload::{Generators, TraceReader, TraceRow};
 /// Run settings resolved from the scenario.
 #[derive(Copy, Clone, Debug)]
 struct Config {
-    /// Time constant of the utilisation average policies see.
-    tau_ns: f64,
+    /// Decay per nanosecond of the utilisation average policies see: one
+    /// over its time constant.
+    decay_per_ns: f64,
     heartbeat_ns: u64,
     sample_ns: u64,
     warmup: SimTime,
@@ -119,7 +120,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         };
         let ms = |v: f64| engine::nanos_from_millis(v);
         let cfg = Config {
-            tau_ns: ms(spec.dispatcher.utilisation_window_ms) as f64,
+            decay_per_ns: 1.0 / ms(spec.dispatcher.utilisation_window_ms).max(1) as f64,
             heartbeat_ns: ms(spec.dispatcher.heartbeat_ms),
             sample_ns: ms(spec.outputs.utilisation_interval_ms),
             warmup: SimTime(engine::nanos_from_secs(spec.simulation.warmup_s)),

@@ -36,7 +36,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     pub(super) fn device_touch(&mut self, now: SimTime, d: u32) {
         let dev = &mut self.world.devices[d as usize];
         let class = &self.world.classes[dev.class as usize];
-        dev.meter.advance(now, class.cores, self.cfg.tau_ns);
+        dev.meter.advance(now, class.cores, self.cfg.decay_per_ns);
         dev.advance_radio(now, class);
     }
 
@@ -137,13 +137,13 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     }
 
     fn advance_all(&mut self, now: SimTime) {
-        let tau = self.cfg.tau_ns;
+        let decay = self.cfg.decay_per_ns;
         for d in 0..self.world.devices.len() as u32 {
             let cores = self.world.class_of(d).cores;
-            self.world.devices[d as usize].meter.advance(now, cores, tau);
+            self.world.devices[d as usize].meter.advance(now, cores, decay);
         }
         for n in &mut self.world.nodes {
-            n.meter.advance(now, n.cores, tau);
+            n.meter.advance(now, n.cores, decay);
         }
     }
 

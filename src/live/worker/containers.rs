@@ -5,7 +5,7 @@
 
 use super::{NO_IMAGE, connect, invalid, lock, ns, wait};
 use crate::energy::{CpuPower, Meter};
-use crate::engine::{SimTime, nanos_from_secs, stream};
+use crate::engine::{NANOS_PER_SEC, SimTime, nanos_from_secs, stream};
 use crate::live::protocol::{FrameKind, WorkerConfig, expect_frame, skip, write_frame, write_route};
 use crate::model::{ContainerState, ImageSlot, Node, Readiness, TaskQueue};
 use crate::scenario::QueueDiscipline;
@@ -42,6 +42,7 @@ impl Containers {
         let mut model = Node {
             cores: config.cores,
             speed_hz: config.speed_hz,
+            ns_per_cycle: NANOS_PER_SEC as f64 / config.speed_hz,
             memory_bytes: config.memory_bytes,
             free_memory_bytes: config.memory_bytes,
             queue: TaskQueue::new(QueueDiscipline::Fifo),
