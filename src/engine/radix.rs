@@ -19,7 +19,8 @@
 //! next slot is opened. A front shorter than `FRONT_MIN` takes the next
 //! slots of its level as well, so the engine can see a few events ahead
 //! (to prefetch for them). A push within the front's range is inserted
-//! after the front's entries of the same time, moving the entries on the
+//! after the front's entries of the same time (its place counted in a
+//! short front, bisected in a long one), moving the entries on the
 //! shorter side: those before it move into the place the last pop freed.
 //!
 //! Equal times always share a slot, every move is an in-order append, the
@@ -297,6 +298,23 @@ fn rank(keys: &[i32], key: i32) -> usize {
     below.iter().sum::<i32>() as usize
 }
 
+/// Longest front searched by counting rather than by bisection.
+const FRONT_SCAN: usize = 64;
+
+/// How many of `front`'s entries (sorted by time) are at or before `time`.
+/// A short front is counted, entry by entry without a branch: the
+/// comparisons are independent, where a bisection's loads form a chain, each
+/// waiting for the one before (measured: 2 % faster runs at 100 and 10,000
+/// devices). A long one (many events at nearly one time) is bisected.
+#[inline]
+fn place_in<E>(front: &[Entry<E>], time: u64) -> usize {
+    if front.len() <= FRONT_SCAN {
+        front.iter().map(|e| usize::from(e.time <= time)).sum()
+    } else {
+        front.partition_point(|e| e.time <= time)
+    }
+}
+
 impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
     #[inline]
     fn push(&mut self, time: SimTime, event: E) {
@@ -308,7 +326,7 @@ impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
             // After every entry of the same time or earlier. The entries on
             // the shorter side move: those before it into the place freed by
             // the last pop, if there is one (short delays land near the head).
-            let at = self.head + self.front[self.head..].partition_point(|e| e.time <= time);
+            let at = self.head + place_in(&self.front[self.head..], time);
             if self.head > 0 && at - self.head < self.front.len() - at {
                 self.front.copy_within(self.head..at, self.head - 1);
                 self.head -= 1;
@@ -500,6 +518,33 @@ mod tests {
         let held: usize = q.slots.iter().chain(q.spares.classes.iter().flatten()).map(Vec::capacity).sum::<usize>()
             + q.front.capacity();
         assert!(held <= 4 * pending as usize, "{held} entries held for {pending} pending");
+    }
+
+    #[test]
+    fn a_long_front_keeps_ties_in_order() {
+        // 300 events at one time make a front too long to count; pushes
+        // at that time and just before the front's last time, between pops,
+        // land after their equals, as in the binary heap.
+        let mut radix = RadixEvents::default();
+        let mut heap = BinaryHeapEvents::default();
+        for id in 0..300u32 {
+            radix.push(SimTime(5_000), id);
+            heap.push(SimTime(5_000), id);
+        }
+        radix.push(SimTime(5_100), 300);
+        heap.push(SimTime(5_100), 300);
+        let mut id = 301;
+        while let Some(got) = radix.pop() {
+            assert_eq!(Some(got), heap.pop());
+            if id < 700 {
+                let t = if id % 3 == 0 { SimTime(5_099) } else { got.0 };
+                radix.push(t, id);
+                heap.push(t, id);
+                id += 1;
+            }
+        }
+        assert!(heap.pop().is_none());
+        assert_eq!(id, 700);
     }
 
     #[test]
