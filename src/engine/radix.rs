@@ -522,9 +522,9 @@ mod tests {
 
     #[test]
     fn a_long_front_keeps_ties_in_order() {
-        // 300 events at one time make a front too long to count; pushes
-        // at that time and just before the front's last time, between pops,
-        // land after their equals, as in the binary heap.
+        // 300 events at one time make a front too long to count. Pushes at
+        // that time, between pops, go into it after their equals; pushes
+        // at a later time are filed behind it. Both as in the binary heap.
         let mut radix = RadixEvents::default();
         let mut heap = BinaryHeapEvents::default();
         for id in 0..300u32 {
