@@ -323,6 +323,14 @@ impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
         // The front holds every time up to `front_max`, the slots the later
         // ones (and none below `last`, which is at most `front_max`).
         if time <= self.front_max {
+            // Earlier than every entry left: first, into the place the last
+            // pop freed, with nothing to count or move. Most pushes into the
+            // front are such short delays (a transmission's end, a delivery).
+            if self.head > 0 && time < self.front[self.head].time {
+                self.head -= 1;
+                self.front[self.head] = Entry { time, event };
+                return;
+            }
             // After every entry of the same time or earlier. The entries on
             // the shorter side move: those before it into the place freed by
             // the last pop, if there is one (short delays land near the head).
