@@ -15,7 +15,9 @@
 //! events (and has heartbeats), so it counts more events per offloaded task:
 //! tasks/s is the like-for-like figure, events/s is the figure the
 //! performance issue states. Both are printed; throughput is in events.
-//! Run: `cargo bench --bench reference`.
+//! Run: `cargo bench --bench reference`. With `OFFSIM_BENCH_1M=1` it also
+//! compares them at 1,000,000 devices (10M tasks, `bench-1m.toml`): by
+//! hand only, about ten minutes.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use offsim::policy::PolicyRegistry;
@@ -209,9 +211,11 @@ fn compare(c: &mut Criterion) {
     let mut group = c.benchmark_group("reference");
     group.sample_size(10);
     // Devices and cloud cores as in each scenario file; task counts as in benches/runs.rs.
-    for (devices, cloud_cores, tasks, file) in
-        [(100u32, 64u32, 200_000u64, "bench-100.toml"), (10_000, 4096, 500_000, "bench-10k.toml")]
-    {
+    let mut cases = vec![(100u32, 64u32, 200_000u64, "bench-100.toml"), (10_000, 4096, 500_000, "bench-10k.toml")];
+    if std::env::var_os("OFFSIM_BENCH_1M").is_some() {
+        cases.push((1_000_000, 262_144, 10_000_000, "bench-1m.toml"));
+    }
+    for (devices, cloud_cores, tasks, file) in cases {
         let seed = 1;
         let o = reference(devices, cloud_cores, tasks, seed);
         report("hand-written", devices, &o);
