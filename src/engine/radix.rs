@@ -18,10 +18,12 @@
 //! range, or move, in order, to lower levels (empty at that moment), and the
 //! next slot is opened. A front shorter than `FRONT_MIN` takes the next
 //! slots of its level as well, so the engine can see a few events ahead
-//! (to prefetch for them). A push within the front's range is inserted
-//! after the front's entries of the same time (its place counted in a
-//! short front, bisected in a long one), moving the entries on the
-//! shorter side: those before it move into the place the last pop freed.
+//! (to prefetch for them). A push within the front's range that is
+//! earlier than all of it takes the place the last pop freed; any other
+//! is inserted after the front's entries of the same time (its place
+//! counted in a short front, bisected in a long one), moving the entries
+//! on the shorter side: those before it move into the place the last pop
+//! freed.
 //!
 //! Equal times always share a slot, every move is an in-order append, the
 //! front's sort is stable, and a slot becomes the front before any later
