@@ -326,8 +326,9 @@ impl<E: Copy> PendingEvents<E> for RadixEvents<E> {
         // ones (and none below `last`, which is at most `front_max`).
         if time <= self.front_max {
             // Earlier than every entry left: first, into the place the last
-            // pop freed, with nothing to count or move. Most pushes into the
-            // front are such short delays (a transmission's end, a delivery).
+            // pop freed, with nothing to count or move. Such short delays (a
+            // transmission's end, a delivery) are about half the pushes into
+            // the front at 100 devices and nine in ten at 10,000.
             if self.head > 0 && time < self.front[self.head].time {
                 self.head -= 1;
                 self.front[self.head] = Entry { time, event };
