@@ -210,13 +210,16 @@ fn report(side: &str, devices: u32, o: &Outcome) {
 fn compare(c: &mut Criterion) {
     let mut group = c.benchmark_group("reference");
     group.sample_size(10);
-    // Devices and cloud cores as in each scenario file; task counts as in benches/runs.rs.
-    let mut cases = vec![(100u32, 64u32, 200_000u64, "bench-100.toml"), (10_000, 4096, 500_000, "bench-10k.toml")];
+    // Task counts as in benches/runs.rs; devices, cloud cores and seed from each scenario file.
+    let mut cases = vec![("bench-100.toml", 200_000u64), ("bench-10k.toml", 500_000)];
     if std::env::var_os("OFFSIM_BENCH_1M").is_some() {
-        cases.push((1_000_000, 262_144, 10_000_000, "bench-1m.toml"));
+        cases.push(("bench-1m.toml", 10_000_000));
     }
-    for (devices, cloud_cores, tasks, file) in cases {
-        let seed = 1;
+    for (file, tasks) in cases {
+        let s = scenario(file, tasks);
+        let devices: u32 = s.spec.devices.iter().map(|d| d.count).sum();
+        let cloud_cores = s.spec.nodes[0].cores;
+        let seed = s.spec.simulation.seed;
         let o = reference(devices, cloud_cores, tasks, seed);
         report("hand-written", devices, &o);
         group.throughput(Throughput::Elements(o.events));
@@ -224,7 +227,6 @@ fn compare(c: &mut Criterion) {
             b.iter(|| reference(black_box(devices), cloud_cores, tasks, seed))
         });
 
-        let s = scenario(file, tasks);
         let o = offsim_run(&s);
         report("offsim", devices, &o);
         group.throughput(Throughput::Elements(o.events));
