@@ -70,7 +70,9 @@ pub fn round_to_u64(x: f64) -> u64 {
     }
     let whole = x as u64; // truncates; 0 for negative values
     // Exact: both are below 2^52 and `whole` is `x` without its fraction.
-    if x - whole as f64 >= 0.5 { whole + 1 } else { whole }
+    // Added rather than branched on: the fraction of a drawn time is as
+    // likely above a half as below, so a branch here mispredicts half the time.
+    whole + u64::from(x - whole as f64 >= 0.5)
 }
 
 /// Converts non-negative finite milliseconds to nanoseconds, rounding to
