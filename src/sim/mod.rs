@@ -100,11 +100,14 @@ pub struct Simulation<P: Policy, S: Sink> {
 }
 
 /// Device state above which the simulation prefetches for upcoming events:
-/// half the last-level cache of the benchmark machine. Below it the state
-/// mostly stays cached and prefetching costs more than it saves (at 10,000
-/// devices, 2.5 MB, runs took 5 to 7 % longer with it; at 1,000,000,
-/// 256 MB, about 30 % less time).
-const PREFETCH_ABOVE_BYTES: usize = 16 << 20;
+/// the second-level cache of the benchmark machine (1 MiB per core). Below
+/// it the state stays cached and prefetching costs more than it saves;
+/// above it an event's device and task come from the shared last level,
+/// and waiting for them costs more. Measured on that machine (alternating
+/// runs, 192 bytes per device): 100 devices took 19 % longer with it, 1,000
+/// (192 KB) 8 % longer, 3,000 (576 KB) the same within the noise, 6,000
+/// (1.15 MB) 13 % less time and 10,000 (1.9 MB) 20 % less.
+const PREFETCH_ABOVE_BYTES: usize = 1 << 20;
 
 impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Prepares a run of `scenario` with master seed `seed`.
