@@ -120,15 +120,18 @@ pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let start = value as *const T as usize;
-        let mut line = start & !63;
-        while line < start + size_of::<T>().max(1) {
+        // As many lines as `value` can span wherever it starts within a
+        // line: a count fixed by the type, so the loop unrolls with no
+        // branch. A count that followed the address mispredicted about
+        // half the time, as objects of other sizes than 64-byte multiples
+        // start at every offset.
+        let first = value as *const T as usize & !63;
+        for i in 0..(size_of::<T>() + 126) / 64 {
             // SAFETY: a prefetch is only a hint to the cache: it never
             // faults, even on an invalid address, and reads or writes
             // nothing the program can observe. SSE is part of every x86-64
             // target.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
-            line += 64;
+            unsafe { _mm_prefetch::<_MM_HINT_T0>((first + 64 * i) as *const i8) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
