@@ -126,7 +126,7 @@ pub fn prefetch<T>(value: &T) {
         // mispredict (1.3 M times at bench-10k, 500k tasks), as objects
         // whose size is not a multiple of 64 bytes start at varying offsets.
         let first = value as *const T as usize & !63;
-        for i in 0..(size_of::<T>() + 126) / 64 {
+        for i in 0..(63 + size_of::<T>()).div_ceil(64) {
             // SAFETY: a prefetch is only a hint to the cache: it never
             // faults, even on an invalid address, and reads or writes
             // nothing the program can observe. SSE is part of every x86-64
