@@ -20,10 +20,11 @@
 //! hand only, about ten minutes.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use offsim::metrics::NullSink;
 use offsim::policy::PolicyRegistry;
 use offsim::run::build_policy;
 use offsim::scenario::LoadedScenario;
-use offsim::sim::{NullSink, Simulation};
+use offsim::sim::Simulation;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp};
 use rand_pcg::Pcg64Mcg;

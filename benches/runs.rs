@@ -5,10 +5,11 @@
 //! Run: `cargo bench --bench runs`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use offsim::metrics::NullSink;
 use offsim::policy::PolicyRegistry;
 use offsim::run::build_policy;
 use offsim::scenario::LoadedScenario;
-use offsim::sim::{NullSink, Simulation};
+use offsim::sim::Simulation;
 use std::path::Path;
 
 fn scenario(file: &str, tasks: u64) -> LoadedScenario {

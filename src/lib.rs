@@ -64,6 +64,7 @@
 //! iteration decides anything, and one run is single-threaded.
 
 pub mod check;
+pub mod dispatch;
 pub mod dist;
 pub mod energy;
 pub mod engine;

@@ -1,19 +1,16 @@
-//! One run of a scenario: build the policy, simulate, write the result
-//! directory atomically.
+//! One simulated run of a scenario: build the policy, simulate, write the
+//! result directory ([`crate::report`]).
 
 use crate::error::{Error, Result};
+use crate::metrics::NullSink;
 use crate::metrics::Summary;
 use crate::model::World;
 use crate::policy::{AnyPolicy, ImageInfo, Policy, PolicyContext, PolicyRegistry};
-use crate::report::{CsvSink, LiveManifest, Manifest, OutputDir, write_summary};
+use crate::report::{OutputDir, Provenance, open_row_files, trace_sha256, write_results};
 use crate::scenario::LoadedScenario;
-use crate::sim::{NullSink, Simulation};
+use crate::sim::Simulation;
 use crate::workload::TraceReader;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-
-/// Every file a run may write.
-pub const RESULT_FILES: [&str; 4] = ["tasks.csv", "utilisation.csv", "summary.csv", "manifest.json"];
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -82,21 +79,6 @@ pub fn simulate_with<P: Policy>(scenario: &LoadedScenario, seed: u64, policy: P)
     Ok((summary, policy))
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, "cannot read trace", e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Runs the scenario with its (built-in) policy; see [`run_with`].
 pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
     run_with(scenario, opts, &PolicyRegistry::new())
@@ -109,83 +91,14 @@ pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyR
     let spec = &scenario.spec;
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
     let (policy, resolved_params) = build_policy(scenario, registry)?;
-    let trace_sha256 = spec.workload.trace.as_ref().map(|t| sha256_file(&scenario.base_dir.join(t))).transpose()?;
+    let trace_sha256 = trace_sha256(scenario)?;
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
     let mut out = OutputDir::open(&out_dir)?;
-    let sink = open_tables(scenario, &mut out)?;
+    let sink = open_row_files(scenario, &mut out)?;
     let (summary, sink, _) = Simulation::new(scenario, seed, policy, sink)?.run()?;
     let provenance = Provenance { seed, resolved_params, trace_sha256, command_line: &opts.command_line, live: None };
     let files = write_results(scenario, out, sink, &summary, provenance)?;
     Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
-}
-
-/// What a run's manifest records beyond its summary.
-pub(crate) struct Provenance<'a> {
-    pub seed: u64,
-    pub resolved_params: toml::Table,
-    pub trace_sha256: Option<String>,
-    pub command_line: &'a [String],
-    pub live: Option<LiveManifest>,
-}
-
-/// The tables `scenario` writes in `out`: the streamed per-task and
-/// utilisation files (as its outputs ask), `summary.csv` and
-/// `manifest.json`.
-pub(crate) fn open_tables(scenario: &LoadedScenario, out: &mut OutputDir) -> Result<CsvSink> {
-    let spec = &scenario.spec;
-    let tasks = if spec.outputs.tasks { Some(out.create("tasks.csv")?) } else { None };
-    let utilisation =
-        if spec.outputs.utilisation_interval_ms > 0.0 { Some(out.create("utilisation.csv")?) } else { None };
-    CsvSink::new(tasks, utilisation)
-}
-
-/// Finishes a run's result directory: closes the streamed tables, writes
-/// `summary.csv` and `manifest.json` (last), removes stale result files and
-/// commits. Returns the names of the files written.
-pub(crate) fn write_results(
-    scenario: &LoadedScenario,
-    mut out: OutputDir,
-    sink: CsvSink,
-    summary: &Summary,
-    p: Provenance<'_>,
-) -> Result<Vec<String>> {
-    let spec = &scenario.spec;
-    let mut finished = Vec::new();
-    let (tasks, utilisation) = sink.into_files();
-    for f in [tasks, utilisation].into_iter().flatten() {
-        finished.push(f.finish()?);
-    }
-    finished
-        .push(out.write("summary.csv", write_summary(scenario.name(), &spec.policy.name, p.seed, summary).as_bytes())?);
-    let mut files: Vec<String> = Vec::new();
-    if spec.outputs.tasks {
-        files.push("tasks.csv".into());
-    }
-    if spec.outputs.utilisation_interval_ms > 0.0 {
-        files.push("utilisation.csv".into());
-    }
-    files.extend(["summary.csv".to_string(), "manifest.json".to_string()]);
-    let manifest = Manifest {
-        offsim_version: env!("CARGO_PKG_VERSION"),
-        scenario: scenario.name().to_string(),
-        description: spec.description.clone(),
-        scenario_file: scenario.origin.clone(),
-        scenario_sha256: scenario.canonical_hash(&p.resolved_params),
-        trace_sha256: p.trace_sha256,
-        seed: p.seed,
-        policy: spec.policy.name.clone(),
-        command_line: p.command_line.to_vec(),
-        rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
-        rng_crates: crate::report::rng_crates(),
-        files: files.clone(),
-        events: summary.totals.events,
-        sim_end_s: summary.totals.end_s,
-        live: p.live,
-    };
-    finished.push(out.write("manifest.json", manifest.to_json().as_bytes())?);
-    let stale: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| !files.iter().any(|w| w == f)).collect();
-    out.commit(finished, &stale)?;
-    Ok(files)
 }
 
 #[cfg(test)]

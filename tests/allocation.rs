@@ -6,10 +6,11 @@
 //! allocate only a bounded number of times more (capacity growth of a few
 //! buffers when a rare peak of pending events or live tasks is reached).
 
+use offsim::metrics::NullSink;
 use offsim::policy::PolicyRegistry;
 use offsim::run::build_policy;
 use offsim::scenario::LoadedScenario;
-use offsim::sim::{NullSink, Simulation};
+use offsim::sim::Simulation;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;

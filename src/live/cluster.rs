@@ -18,7 +18,6 @@
 //! run's containers reach; a run over several engines listens on
 //! `live.listen_address` (every interface by default).
 
-use crate::engine::stream;
 use crate::error::{Error, Result};
 use crate::live::docker::{ContainerInfo, ContainerSpec, NetworkInfo};
 use crate::live::engines::{Engines, Site};
@@ -26,6 +25,7 @@ use crate::live::hosts::Host;
 use crate::live::link::{ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
 use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Role, WorkerConfig};
 use crate::live::sizing::Entity;
+use crate::model::{Purpose, stream};
 use crate::scenario::{LinkSpec, LiveSpec, QueueDiscipline, Scenario};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -100,7 +100,7 @@ pub struct WorkerSettings {
 }
 
 fn link(l: &LinkSpec, seed: u64, index: u64) -> Arc<EmulatedLink> {
-    Arc::new(EmulatedLink::new(LinkShape::from_spec(l), stream(seed, "live-link", index)))
+    Arc::new(EmulatedLink::new(LinkShape::from_spec(l), stream(seed, Purpose::LiveLink, index)))
 }
 
 impl Cluster {

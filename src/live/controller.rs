@@ -1,23 +1,24 @@
 //! The live run's dispatcher: replays the planned tasks in real time, asks
 //! the policy for each through the live view, commands the workers, and
 //! turns their events and the engine's CPU measurements into the same rows
-//! and summary the simulator produces.
+//! and summary the simulator produces. Views, placement checks and task
+//! ends go through the task core ([`crate::dispatch`]), as in the
+//! simulator; settings and units come from the resolved [`World`].
 //!
 //! Times are nanoseconds since the run's start on this process's monotonic
 //! clock. A task's latency is measured here, from its arrival to the
 //! worker's report of its end; its phases are the workers' measurements.
 
+use crate::dispatch::{Ending, Outcomes, check_placement, task_view};
 use crate::engine::{NANOS_PER_SEC, SimRng, SimTime};
 use crate::error::{Error, Result};
 use crate::live::cluster::{Cluster, Msg};
 use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
 use crate::live::tasks::PlannedTask;
 use crate::live::view::LiveView;
-use crate::metrics::{SampleRow, Summary, SummaryAccumulator, TaskRecord, Totals};
-use crate::model::World;
-use crate::policy::{EndReason, NodeId, Placement, Policy, TaskOutcome, TaskView};
-use crate::scenario::{DeadlineAction, Scenario};
-use crate::sim::Sink;
+use crate::metrics::{SampleRow, Sink, Summary, Totals};
+use crate::model::{Purpose, World, stream};
+use crate::policy::{EndReason, NodeId, Placement, Policy, TaskView};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
@@ -52,14 +53,12 @@ struct Ledger {
 
 /// The dispatcher of one live run.
 pub struct Controller<'a, P: Policy, S: Sink> {
-    spec: &'a Scenario,
     world: &'a World,
     cluster: &'a mut Cluster,
     policy: P,
     rng: SimRng,
-    sink: S,
     view: LiveView,
-    acc: SummaryAccumulator,
+    outcomes: Outcomes<S>,
     start: Instant,
     pending: BTreeMap<u64, InFlight>,
     deadlines: BinaryHeap<Reverse<(SimTime, u64)>>,
@@ -86,35 +85,32 @@ pub struct Controller<'a, P: Policy, S: Sink> {
 }
 
 impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
-    pub fn new(spec: &'a Scenario, world: &'a World, cluster: &'a mut Cluster, policy: P, seed: u64, sink: S) -> Self {
+    /// The dispatcher of a run of `world` (its images placed as the
+    /// policy asked) on `cluster`.
+    pub fn new(world: &'a World, cluster: &'a mut Cluster, policy: P, seed: u64, sink: S) -> Self {
         let n = cluster.entities.len();
         let host_cpus = cluster.entities.iter().map(|e| e.host_cpus).collect();
+        let settings = &world.settings;
         Controller {
-            spec,
             world,
-            view: LiveView::new(spec, world, &cluster.preloads),
+            view: LiveView::new(world),
             cluster,
+            outcomes: Outcomes::new(sink, &policy),
             policy,
-            rng: crate::engine::stream(seed, "policy", 0),
-            sink,
-            acc: SummaryAccumulator::default(),
+            rng: stream(seed, Purpose::Policy, 0),
             start: Instant::now(),
             pending: BTreeMap::new(),
             deadlines: BinaryHeap::new(),
             ledger: Ledger { last: None, busy_core_s: vec![0.0; n], energy_j: vec![0.0; n] },
-            warmup: SimTime(crate::engine::nanos_from_secs(spec.simulation.warmup_s)),
+            warmup: settings.warmup,
             host_cpus,
             last_heard: vec![Instant::now(); n],
             lost: vec![false; n],
             cpu: vec![None; n],
-            node_heard: vec![None; spec.nodes.len()],
-            heartbeat_ns: (spec.dispatcher.heartbeat_ms * 1e6) as u64,
-            sample_ns: (spec.outputs.utilisation_interval_ms * 1e6) as u64,
-            sample_every_ns: if spec.outputs.utilisation_interval_ms > 0.0 {
-                (spec.outputs.utilisation_interval_ms * 1e6) as u64
-            } else {
-                NANOS_PER_SEC
-            },
+            node_heard: vec![None; world.nodes.len()],
+            heartbeat_ns: settings.heartbeat_ns,
+            sample_ns: settings.sample_ns,
+            sample_every_ns: if settings.sample_ns > 0 { settings.sample_ns } else { NANOS_PER_SEC },
             next_sample: SimTime::ZERO,
             radio_j: 0.0,
             network_j: 0.0,
@@ -134,10 +130,10 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         // view heard on the old one) starts afresh after it.
         self.await_baseline(rx)?;
         self.start = Instant::now();
-        self.view = LiveView::new(self.spec, self.world, &self.cluster.preloads);
+        self.view = LiveView::new(self.world);
         self.node_heard.fill(None);
         self.next_sample = SimTime(self.sample_every_ns);
-        let horizon = self.spec.simulation.horizon_s.map(|h| SimTime(crate::engine::nanos_from_secs(h)));
+        let horizon = self.world.settings.horizon;
         for task in tasks {
             self.serve_until(task.arrival, rx)?;
             self.dispatch(task)?;
@@ -166,7 +162,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         // A last reading so the totals cover the whole run.
         self.final_reading(rx)?;
         let totals = self.totals(end);
-        Ok((Summary::new(&self.acc, totals), self.sink, self.policy))
+        Ok((self.outcomes.summary(totals), self.outcomes.into_sink(), self.policy))
     }
 
     /// Waits for every worker's first CPU reading: the baseline.
@@ -295,7 +291,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                         if self.node_heard[e.index as usize].is_none_or(|t| now.since(t) >= self.heartbeat_ns) =>
                     {
                         self.node_heard[e.index as usize] = Some(now);
-                        self.view.node_report(now, e.index, &r);
+                        self.view.node_report(self.world, now, e.index, &r);
                     }
                     Role::Node => {}
                 }
@@ -335,19 +331,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
     fn dispatch(&mut self, task: &PlannedTask) -> Result<()> {
         let now = self.now();
         let a = &task.attrs;
-        let view = TaskView {
-            id: task.id,
-            device: task.device,
-            arrival: task.arrival,
-            work_cycles: a.work_cycles,
-            input_bytes: a.input_bytes,
-            output_bytes: a.output_bytes,
-            memory_bytes: a.memory_bytes,
-            image: a.image,
-            image_bytes: a.image.map_or(0, |i| self.world.images[usize::from(i)].bytes),
-            priority: a.priority,
-            deadline: a.deadline_ns.map(|d| task.arrival.after(d)),
-        };
+        let view = task_view(self.world, task.id, task.device, task.arrival, a);
         let in_warmup = task.arrival < self.warmup;
         let dead = self
             .world
@@ -357,25 +341,19 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         let placement = if dead {
             Placement::Local
         } else {
-            let constraints = &self.world.constraints;
-            let constraint = a.constraint;
-            self.view.decide(
-                self.world,
-                now,
-                &view,
-                |n| constraints.allows(constraint, n),
-                &mut self.policy,
-                &mut self.rng,
-            )
+            self.view.decide(self.world, now, &view, a.constraint, &mut self.policy, &mut self.rng)
         };
         self.pending.insert(task.id, InFlight { view, placement, dispatched: now, in_warmup });
         if dead {
             return self.end(task.id, task.arrival, EndReason::BatteryDepleted, [0; 5], None);
         }
-        if self.spec.simulation.on_deadline == DeadlineAction::Abort
+        if self.world.settings.abort_on_deadline
             && let Some(d) = view.deadline
         {
             self.deadlines.push(Reverse((d, task.id)));
+        }
+        if let Err(reason) = check_placement(self.world, placement, a.constraint, a.memory_bytes) {
+            return self.end(task.id, now, reason, [0; 5], None);
         }
         let device = task.device as usize;
         if self.lost[device] {
@@ -384,9 +362,6 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         let command = match placement {
             Placement::Local => Command::Run { id: task.id, cycles: a.work_cycles, priority: a.priority },
             Placement::Offload(NodeId(n)) => {
-                if n as usize >= self.world.nodes.len() || !self.world.constraints.allows(a.constraint, n as usize) {
-                    return self.end(task.id, now, EndReason::InvalidPlacement, [0; 5], None);
-                }
                 if self.lost[self.world.devices.len() + n as usize] {
                     return self.end(task.id, now, EndReason::Failed, [0; 5], None);
                 }
@@ -433,24 +408,19 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
         let at = at.max(f.view.arrival);
         self.last_end = self.last_end.max(at);
         let class = self.world.class_of(f.view.device);
-        let (class_name, index) = self.world.device_name(f.view.device);
-        let node = match f.placement {
-            Placement::Offload(NodeId(n)) => self.world.node_info.get(n as usize).map(|i| i.name.as_str()),
-            Placement::Local => None,
-        };
-        let secs = |ns: u64| ns as f64 / NANOS_PER_SEC as f64;
-        let net = &self.spec.networks[class.network as usize];
+        let (up, down) = self.world.networks[class.network as usize];
         let header = class.protocol.header_bytes as f64;
-        let on_air = |bytes: u64, mbps: f64, happened: bool| {
-            if happened { (bytes as f64 + header) * 8.0 / (mbps * 1e6) } else { 0.0 }
+        let on_air = |bytes: u64, link: u32, happened: bool| {
+            let bandwidth_bps = self.world.links[link as usize].params().bandwidth_bps;
+            if happened { (bytes as f64 + header) * 8.0 / bandwidth_bps } else { 0.0 }
         };
         let (cpu_j, radio_j) = match f.placement {
             Placement::Local => (class.cpu.core_energy_j(class.cores, phases[3]), 0.0),
             Placement::Offload(_) => {
                 let sent = phases[1] > 0;
                 let prep_ns = if sent { (class.offload_overhead_cycles / class.speed_hz * 1e9) as u64 } else { 0 };
-                let tx_s = on_air(f.view.input_bytes, net.up.bandwidth_mbps, sent);
-                let rx_s = on_air(f.view.output_bytes, net.down.bandwidth_mbps, phases[4] > 0);
+                let tx_s = on_air(f.view.input_bytes, up, sent);
+                let rx_s = on_air(f.view.output_bytes, down, phases[4] > 0);
                 (class.cpu.core_energy_j(class.cores, prep_ns), class.tx_w * tx_s + class.rx_w * rx_s)
             }
         };
@@ -458,36 +428,21 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             self.radio_j += radio_j;
             self.network_j += self.network_energy_j(&f, reason);
         }
-        let deadline_met = f.view.deadline.map(|d| reason == EndReason::Completed && at <= d);
-        let record = TaskRecord {
+        let ending = Ending {
             id,
-            device_class: class_name,
-            device_index: index,
+            device: f.view.device,
             priority: f.view.priority,
-            placement: f.placement,
-            node,
             arrival: f.view.arrival,
-            exec_start,
-            end: at,
-            phases,
             deadline: f.view.deadline,
-            deadline_met,
+            placement: f.placement,
             reason,
+            end: at,
+            exec_start,
+            phases,
             energy_j: cpu_j + radio_j,
             in_warmup: f.in_warmup,
         };
-        self.acc.add(&record);
-        self.sink.task(&record)?;
-        self.policy.observe(&TaskOutcome {
-            task: f.view,
-            placement: f.placement,
-            reason,
-            end: at,
-            latency_s: secs(at.since(f.view.arrival)),
-            energy_j: cpu_j + radio_j,
-            deadline_met,
-        });
-        Ok(())
+        self.outcomes.record(self.world, &ending, &mut self.policy, || f.view)
     }
 
     /// Energy of the bits a task moved across links (counted when the task
@@ -498,13 +453,13 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
             return 0.0;
         }
         let class = self.world.class_of(f.view.device);
-        let net = &self.spec.networks[class.network as usize];
-        let Some(node) = self.spec.nodes.get(n as usize) else { return 0.0 };
+        let (access_up, access_down) = self.world.networks[class.network as usize];
+        let Some(node) = self.world.nodes.get(n as usize) else { return 0.0 };
+        let j_per_bit = |link: u32| self.world.links[link as usize].params().energy_j_per_bit;
         let header = class.protocol.header_bytes as f64;
-        let up = (f.view.input_bytes as f64 + header) * 8.0 * (net.up.energy_nj_per_bit + node.up.energy_nj_per_bit);
-        let down =
-            (f.view.output_bytes as f64 + header) * 8.0 * (node.down.energy_nj_per_bit + net.down.energy_nj_per_bit);
-        (up + down) * 1e-9
+        let up = (f.view.input_bytes as f64 + header) * 8.0 * (j_per_bit(access_up) + j_per_bit(node.up_link));
+        let down = (f.view.output_bytes as f64 + header) * 8.0 * (j_per_bit(node.down_link) + j_per_bit(access_down));
+        up + down
     }
 
     fn end_all(&mut self, at: SimTime, reason: EndReason) -> Result<()> {
@@ -547,9 +502,10 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                     (power, "device", class.name.as_str(), class.name.as_str(), Some(idx))
                 }
                 Role::Node => {
-                    let n = &self.spec.nodes[e.index as usize];
-                    let power = n.power.idle_w + (n.power.busy_w - n.power.idle_w) * u;
-                    (power, "node", n.tier.as_str(), n.name.as_str(), None)
+                    let cpu = &self.world.nodes[e.index as usize].cpu;
+                    let info = &self.world.node_info[e.index as usize];
+                    let power = cpu.idle_w + (cpu.busy_w - cpu.idle_w) * u;
+                    (power, "node", info.tier.as_str(), info.name.as_str(), None)
                 }
             };
             if counted {
@@ -557,7 +513,15 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
                 self.ledger.energy_j[i] += power * dt_ns as f64 / 1e9;
             }
             if self.sample_ns > 0 {
-                self.sink.sample(&SampleRow { time: t, kind, group, name, index, utilisation: u, power_w: power })?;
+                self.outcomes.sink().sample(&SampleRow {
+                    time: t,
+                    kind,
+                    group,
+                    name,
+                    index,
+                    utilisation: u,
+                    power_w: power,
+                })?;
             }
         }
         self.ledger.last = Some(last);

@@ -11,8 +11,8 @@ use crate::live::image::WorkerImage;
 use crate::live::{sizing, tasks, work};
 use crate::model::World;
 use crate::policy::{Policy, PolicyRegistry};
-use crate::report::{LiveManifest, OutputDir};
-use crate::run::{Provenance, RunOptions, RunReport, build_policy, open_tables, write_results};
+use crate::report::{LiveManifest, OutputDir, Provenance, open_row_files, trace_sha256, write_results};
+use crate::run::{RunOptions, RunReport, build_policy};
 use crate::scenario::{LiveSpec, LoadedScenario};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -70,20 +70,22 @@ pub fn run_live_with(
     let (policy, resolved_params) = build_policy(scenario, registry)?;
     let entities = sizing::entities(spec, live);
     engines.check_fits(&entities, live)?;
+    let trace_sha256 = trace_sha256(scenario)?;
     let mut world = World::build(spec, seed);
+    world.preload(&policy.preload());
     let planned = tasks::plan(scenario, seed, &mut world)?;
     let preloads = preloads(scenario, &policy);
     let loop_rate = work::measure_loop_rate();
 
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()).join("live"));
     let mut out = OutputDir::open(&out_dir)?;
-    let sink = open_tables(scenario, &mut out)?;
+    let sink = open_row_files(scenario, &mut out)?;
 
     let (tx, rx) = std::sync::mpsc::channel();
     let settings = WorkerSettings { seed, loop_rate, preloads };
     let mut cluster = Cluster::start(engines, spec, live, entities, &settings, &tx)?;
     drop(tx);
-    let outcome = Controller::new(spec, &world, &mut cluster, policy, seed, sink).run(&planned, &rx);
+    let outcome = Controller::new(&world, &mut cluster, policy, seed, sink).run(&planned, &rx);
     drop(cluster);
     let (summary, sink, _) = outcome?;
     let live_info = LiveManifest {
@@ -95,13 +97,8 @@ pub fn run_live_with(
         energy: "modelled: the scenario's power models applied to CPU utilisation measured from each \
                  container's cgroup CPU time, plus radio power over each message's time on the access network",
     };
-    let provenance = Provenance {
-        seed,
-        resolved_params,
-        trace_sha256: None,
-        command_line: &opts.command_line,
-        live: Some(live_info),
-    };
+    let provenance =
+        Provenance { seed, resolved_params, trace_sha256, command_line: &opts.command_line, live: Some(live_info) };
     let files = write_results(scenario, out, sink, &summary, provenance)?;
     Ok(RunReport { summary, seed, policy: spec.policy.name.clone(), out_dir, files })
 }

@@ -5,6 +5,8 @@ mod constraints;
 mod device;
 mod node;
 mod queue;
+mod settings;
+mod streams;
 mod task;
 mod world;
 
@@ -12,5 +14,7 @@ pub use constraints::Constraints;
 pub use device::{Device, DeviceClass};
 pub use node::{ContainerState, ImageSlot, Node, Readiness};
 pub use queue::TaskQueue;
+pub use settings::Settings;
+pub use streams::{Purpose, stream};
 pub use task::{Phase, Stage, Task, TaskAttrs, TaskRef, TaskSlab};
-pub use world::{Flow, Image, World, link_view, node_startup};
+pub use world::{Flow, Image, World};

@@ -116,6 +116,20 @@ pub struct Task {
 
 impl Task {
     /// A task that has just arrived at `arrival` and waits for its decision.
+    /// The attributes the task was created with.
+    pub fn attrs(&self) -> TaskAttrs {
+        TaskAttrs {
+            work_cycles: self.work_cycles,
+            input_bytes: self.input_bytes,
+            output_bytes: self.output_bytes,
+            memory_bytes: self.memory_bytes,
+            image: self.image,
+            priority: self.priority,
+            deadline_ns: self.deadline.map(|d| d.since(self.arrival)),
+            constraint: self.constraint,
+        }
+    }
+
     pub fn new(id: u64, device: u32, arrival: SimTime, a: &TaskAttrs, in_warmup: bool) -> Self {
         Task {
             id,

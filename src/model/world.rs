@@ -6,11 +6,13 @@ use super::constraints::Constraints;
 use super::device::{Device, DeviceClass};
 use super::node::{ImageSlot, Node};
 use super::queue::TaskQueue;
+use super::settings::Settings;
+use super::streams::{Purpose, stream};
 use super::task::TaskRef;
 use crate::energy::{CpuPower, Meter};
-use crate::engine::{nanos_from_millis, nanos_from_secs, stream};
+use crate::engine::{nanos_from_millis, nanos_from_secs};
 use crate::network::{Link, LinkParams, Protocol};
-use crate::policy::{LinkView, NodeInfo};
+use crate::policy::{LinkView, NodeId, NodeInfo, NodeView};
 use crate::scenario::{LinkSpec, NodeSpec, Scenario};
 
 /// A container image.
@@ -46,6 +48,12 @@ pub struct World {
     pub networks: Vec<(u32, u32)>,
     pub images: Vec<Image>,
     pub constraints: Constraints,
+    pub settings: Settings,
+    /// Per access network: (uplink, downlink) as policies see them.
+    pub access_views: Vec<(LinkView, LinkView)>,
+    /// Per node: its static facts as policies see them (cores, speed,
+    /// memory, start-up, links); the load fields are those of an idle node.
+    pub node_views: Vec<NodeView>,
 }
 
 fn link_params(l: &LinkSpec) -> LinkParams {
@@ -60,18 +68,37 @@ fn link_params(l: &LinkSpec) -> LinkParams {
     }
 }
 
-/// What policies know of a node's start-up: (mean cold start s, registry
-/// bandwidth bit/s, registry latency s); no registry: bandwidth 0.
-pub fn node_startup(n: &NodeSpec) -> (f64, f64, f64) {
-    let (bw, lat) = n.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
-    (n.cold_start_ms.mean() / 1e3, bw, lat)
-}
-
 /// Nominal estimate of a link as policies see it: bandwidth and latency plus
 /// mean jitter.
-pub fn link_view(l: &LinkSpec) -> LinkView {
+fn link_view(l: &LinkSpec) -> LinkView {
     let jitter_ms = l.jitter_ms.as_ref().map_or(0.0, |j| j.mean());
     LinkView { bandwidth_bps: l.bandwidth_mbps * 1e6, latency_s: (l.latency_ms + jitter_ms) / 1e3 }
+}
+
+/// Node `n` as policies see it before any report: idle, every byte of
+/// memory free; start-up as its mean cold start and its registry link (no
+/// registry: pull bandwidth 0).
+fn node_view(id: usize, n: &NodeSpec, memory_bytes: u64) -> NodeView {
+    let (pull_bandwidth_bps, pull_latency_s) =
+        n.registry.as_ref().map_or((0.0, 0.0), |r| (r.bandwidth_mbps * 1e6, r.latency_ms / 1e3));
+    NodeView {
+        id: NodeId(id as u32),
+        cores: n.cores,
+        speed_hz: n.speed_ghz * 1e9,
+        memory_bytes,
+        free_memory_bytes: memory_bytes,
+        queue_len: 0,
+        busy_cores: 0,
+        cpu_utilisation: 0.0,
+        image_cached: false,
+        container_warm: false,
+        cold_start_s: n.cold_start_ms.mean() / 1e3,
+        pull_bandwidth_bps,
+        pull_latency_s,
+        uplink: link_view(&n.up),
+        downlink: link_view(&n.down),
+        report_age_s: 0.0,
+    }
 }
 
 impl World {
@@ -87,7 +114,7 @@ impl World {
         let mut links = Vec::new();
         let mut add_link = |l: &LinkSpec| {
             let id = links.len() as u32;
-            links.push(Link::new(link_params(l), stream(seed, "link", u64::from(id))));
+            links.push(Link::new(link_params(l), stream(seed, Purpose::Link, u64::from(id))));
             id
         };
         let networks: Vec<(u32, u32)> = spec.networks.iter().map(|n| (add_link(&n.up), add_link(&n.down))).collect();
@@ -117,12 +144,14 @@ impl World {
         }
 
         let mut nodes = Vec::with_capacity(spec.nodes.len());
+        let mut node_views = Vec::with_capacity(spec.nodes.len());
         for (ni, n) in spec.nodes.iter().enumerate() {
             let up_link = add_link(&n.up);
             let down_link = add_link(&n.down);
             let registry_link = n.registry.as_ref().map(|r| add_link(&r.link()));
             let cpu = CpuPower { idle_w: n.power.idle_w, busy_w: n.power.busy_w };
             let memory_bytes = (n.memory_gb * 1e9).round() as u64;
+            node_views.push(node_view(ni, n, memory_bytes));
             let mut node = Node {
                 cores: n.cores,
                 speed_hz: n.speed_ghz * 1e9,
@@ -141,7 +170,7 @@ impl World {
                 cache_used: 0,
                 cold_start: n.cold_start_ms.sampler(),
                 keep_alive_ns: nanos_from_secs(n.keep_alive_s),
-                rng: stream(seed, "node", ni as u64),
+                rng: stream(seed, Purpose::Node, ni as u64),
                 cpu,
                 meter: Meter::new(cpu.at(0, n.cores)),
             };
@@ -152,7 +181,32 @@ impl World {
         }
         let node_info = World::node_infos(spec);
 
-        World { classes, devices, nodes, node_info, links, networks, images, constraints: Constraints::new(spec) }
+        World {
+            classes,
+            devices,
+            nodes,
+            node_info,
+            links,
+            networks,
+            images,
+            constraints: Constraints::new(spec),
+            settings: Settings::of(spec),
+            access_views: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
+            node_views,
+        }
+    }
+
+    /// Places images on nodes before the first task (a policy's
+    /// [`crate::policy::Policy::preload`]); pairs naming no node or image
+    /// are ignored.
+    pub fn preload(&mut self, pairs: &[(NodeId, u16)]) {
+        for &(node, image) in pairs {
+            if let Some(n) = self.nodes.get_mut(node.0 as usize)
+                && usize::from(image) < n.images.len()
+            {
+                n.insert_into_cache(usize::from(image));
+            }
+        }
     }
 
     /// Static facts about the scenario's nodes, for building policies.

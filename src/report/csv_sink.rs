@@ -10,9 +10,9 @@
 
 use super::atomic::PendingFile;
 use crate::error::{Error, Result};
+use crate::metrics::Sink;
 use crate::metrics::{SampleRow, TaskRecord};
 use crate::policy::Placement;
-use crate::sim::Sink;
 use std::io::Write;
 
 /// Header of `tasks.csv`.

@@ -1,11 +1,24 @@
 //! A task's life: arrival, decision, the device and node paths, and its end
 //! (completion, or an early end such as a timeout).
 
-use super::{Event, Simulation, Sink, Source};
-use crate::engine::{NANOS_PER_SEC, PendingEvents, SECS_PER_NANO, Scheduler, SimTime, ceil_to_u64, round_to_u64};
-use crate::metrics::TaskRecord;
-use crate::model::{Flow, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
-use crate::policy::{EndReason, NodeId, NodeView, Placement, Policy, SystemView, TaskOutcome, TaskView};
+use super::{Event, Simulation, Source};
+use crate::dispatch::{Ending, NodeReport, check_placement, device_view, task_view};
+use crate::engine::{PendingEvents, Scheduler, SimTime, ceil_to_u64, round_to_u64};
+use crate::metrics::Sink;
+use crate::model::{Flow, Node, Phase, Readiness, Stage, Task, TaskAttrs, TaskRef};
+use crate::policy::{EndReason, NodeId, Placement, Policy};
+
+/// Node `node`'s load as it is at `now`, its utilisation averaged with decay
+/// `decay_per_ns`: what it would report.
+#[inline]
+pub(super) fn current_report(node: &Node, now: SimTime, decay_per_ns: f64) -> NodeReport {
+    NodeReport {
+        queue_len: node.queued,
+        busy_cores: node.busy,
+        free_memory_bytes: node.free_memory_bytes,
+        cpu_utilisation: node.meter.utilisation_at(now, node.cores, decay_per_ns),
+    }
+}
 
 /// Nanoseconds to run `cycles` taking `ns_per_cycle` each (rounded up).
 fn run_ns(cycles: f64, ns_per_cycle: f64) -> u64 {
@@ -68,15 +81,15 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         }
         // Decided before it is stored: the view is read from the new task
         // as built, not back from its slot just written.
-        task.placement = self.decide(now, &task);
+        task.placement = self.decide(now, id, device, &a);
         let t = self.tasks.insert(task);
         if self.cfg.abort_on_deadline
             && let Some(d) = deadline
         {
             s.at(d, Event::Deadline { task: t });
         }
-        let delay = match &self.dispatcher.decision {
-            Some(d) => crate::engine::nanos_from_millis(d.sample(&mut self.dispatcher.decision_rng)),
+        let delay = match &self.decision {
+            Some(d) => crate::engine::nanos_from_millis(d.sample(&mut self.decision_rng)),
             None => 0,
         };
         if delay > 0 {
@@ -89,104 +102,34 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     /// Sends task `t` where the policy placed it.
     pub(super) fn dispatch<Q: PendingEvents<Event>>(&mut self, now: SimTime, t: TaskRef, s: &mut Scheduler<Event, Q>) {
         let Some(task) = self.tasks.get(t) else { return }; // timed out while being decided
-        let (device, memory, constraint) = (task.device, task.memory_bytes, task.constraint);
-        match task.placement {
+        let (device, placement) = (task.device, task.placement);
+        if let Err(reason) = check_placement(&self.world, placement, task.constraint, task.memory_bytes) {
+            return self.end(now, t, reason);
+        }
+        match placement {
             Placement::Local => self.enqueue_on_device(now, device, t, Stage::LocalQueued, s),
-            Placement::Offload(NodeId(n)) => {
-                let Some(node) = self.world.nodes.get(n as usize) else {
-                    return self.end(now, t, EndReason::InvalidPlacement);
-                };
-                if !self.world.constraints.allows(constraint, n as usize) {
-                    return self.end(now, t, EndReason::InvalidPlacement);
-                }
-                if memory > node.memory_bytes {
-                    return self.end(now, t, EndReason::InsufficientMemory);
-                }
-                if self.world.class_of(device).offload_overhead_cycles > 0.0 {
-                    self.enqueue_on_device(now, device, t, Stage::PrepQueued, s);
-                } else {
-                    self.start_setup(now, t, s);
-                }
+            Placement::Offload(_) if self.world.class_of(device).offload_overhead_cycles > 0.0 => {
+                self.enqueue_on_device(now, device, t, Stage::PrepQueued, s)
             }
+            Placement::Offload(_) => self.start_setup(now, t, s),
         }
     }
 
-    fn task_view(&self, task: &Task) -> TaskView {
-        TaskView {
-            id: task.id,
-            device: task.device,
-            arrival: task.arrival,
-            work_cycles: task.work_cycles,
-            input_bytes: task.input_bytes,
-            output_bytes: task.output_bytes,
-            memory_bytes: task.memory_bytes,
-            image: task.image,
-            image_bytes: task.image.map_or(0, |i| self.world.images[i as usize].bytes),
-            priority: task.priority,
-            deadline: task.deadline,
+    /// Asks the policy where task `id`, just arrived at `device` with
+    /// attributes `a`, runs.
+    fn decide(&mut self, now: SimTime, id: u64, device: u32, a: &TaskAttrs) -> Placement {
+        let tv = task_view(&self.world, id, device, now, a);
+        let dev = &self.world.devices[device as usize];
+        let dv = device_view(self.world.class_of(device), dev.queued, dev.busy, &dev.meter, now, self.cfg.decay_per_ns);
+        let (world, policy, rng) = (&self.world, &mut self.policy, &mut self.policy_rng);
+        if self.cfg.heartbeat_ns > 0 {
+            return self.knowledge.decide(world, now, &tv, a.constraint, dv, policy, rng);
         }
-    }
-
-    /// The current state of node `n` as a view for a task needing `image`.
-    pub(super) fn live_node_view(&self, now: SimTime, n: usize, image: Option<u16>) -> NodeView {
-        let node = &self.world.nodes[n];
-        let (cached, warm) = image.map_or((true, true), |i| node.image_status(now, i as usize));
-        let (uplink, downlink) = self.dispatcher.node_links[n];
-        let (cold_start_s, pull_bandwidth_bps, pull_latency_s) = self.dispatcher.node_startup[n];
-        NodeView {
-            id: NodeId(n as u32),
-            cores: node.cores,
-            speed_hz: node.speed_hz,
-            memory_bytes: node.memory_bytes,
-            free_memory_bytes: node.free_memory_bytes,
-            queue_len: node.queued,
-            busy_cores: node.busy,
-            cpu_utilisation: node.meter.utilisation_at(now, node.cores, self.cfg.decay_per_ns),
-            image_cached: cached,
-            container_warm: warm,
-            cold_start_s,
-            pull_bandwidth_bps,
-            pull_latency_s,
-            uplink,
-            downlink,
-            report_age_s: 0.0,
-        }
-    }
-
-    /// Asks the policy where `task` runs.
-    fn decide(&mut self, now: SimTime, task: &Task) -> Placement {
-        let tv = self.task_view(task);
-        let device = &self.world.devices[task.device as usize];
-        let class = self.world.class_of(task.device);
-        let dv = class.view(
-            device.queued,
-            device.busy,
-            device.meter.utilisation_at(now, class.cores, self.cfg.decay_per_ns),
-            device.meter.energy_at(now),
-        );
-        let (uplink, downlink) = self.dispatcher.access[class.network as usize];
-        let mut buffer = std::mem::take(&mut self.dispatcher.buffer);
-        buffer.clear();
-        let constraint = task.constraint;
-        let allowed = (0..self.world.nodes.len()).filter(|&n| self.world.constraints.allows(constraint, n));
-        if self.cfg.heartbeat_ns == 0 {
-            for n in allowed {
-                buffer.push(self.live_node_view(now, n, tv.image));
-            }
-        } else {
-            let age = now.since(self.dispatcher.report_at) as f64 * SECS_PER_NANO;
-            let images = self.world.images.len();
-            for n in allowed {
-                let (cached, warm) =
-                    tv.image.map_or((true, true), |i| self.dispatcher.image_status[n * images + i as usize]);
-                let report = &self.dispatcher.reports[n];
-                buffer.push(NodeView { image_cached: cached, container_warm: warm, report_age_s: age, ..*report });
-            }
-        }
-        let view = SystemView { now, device: dv, uplink, downlink, nodes: &buffer };
-        let placement = self.policy.decide(&tv, &view, &mut self.policy_rng);
-        self.dispatcher.buffer = buffer;
-        placement
+        let decay = self.cfg.decay_per_ns;
+        self.knowledge.decide_on_current(world, now, &tv, a.constraint, dv, policy, rng, |n, image| {
+            let node = &world.nodes[n];
+            (current_report(node, now, decay), image.map_or((true, true), |i| node.image_status(now, usize::from(i))))
+        })
     }
 
     /// Puts task `t` on device `d`'s cores or queue.
@@ -513,44 +456,23 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     pub(super) fn end(&mut self, now: SimTime, t: TaskRef, reason: EndReason) {
         let mut task = self.tasks.remove(t).expect("ending a live task");
         self.last_activity = now;
-        let phases = task.close(now);
-        let (class, index) = self.world.device_name(task.device);
-        let node = match task.placement {
-            Placement::Offload(NodeId(n)) => self.world.node_info.get(n as usize).map(|i| i.name.as_str()),
-            Placement::Local => None,
-        };
-        let deadline_met = task.deadline.map(|d| reason == EndReason::Completed && now <= d);
-        let record = TaskRecord {
+        let ending = Ending {
             id: task.id,
-            device_class: class,
-            device_index: index,
+            device: task.device,
             priority: task.priority,
-            placement: task.placement,
-            node,
             arrival: task.arrival,
-            exec_start: task.exec_start,
-            end: now,
-            phases,
             deadline: task.deadline,
-            deadline_met,
+            placement: task.placement,
             reason,
+            end: now,
+            exec_start: task.exec_start,
+            phases: task.close(now),
             energy_j: task.energy_j,
             in_warmup: task.in_warmup,
         };
-        self.acc.add(&record);
-        let written = self.sink.task(&record);
-        if self.observes {
-            self.policy.observe(&TaskOutcome {
-                task: self.task_view(&task),
-                placement: task.placement,
-                reason,
-                end: now,
-                latency_s: now.since(task.arrival) as f64 / NANOS_PER_SEC as f64,
-                energy_j: task.energy_j,
-                deadline_met,
-            });
-        }
-        if let Err(e) = written {
+        let world = &self.world;
+        let view = || task_view(world, task.id, task.device, task.arrival, &task.attrs());
+        if let Err(e) = self.outcomes.record(world, &ending, &mut self.policy, view) {
             self.fail(e);
         }
     }

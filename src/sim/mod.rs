@@ -12,58 +12,24 @@
 mod event;
 mod lifecycle;
 mod periodic;
-mod sink;
 mod transfer;
 
 pub use event::Event;
 use periodic::Marks;
-pub use sink::{NullSink, Sink};
 
+use crate::dispatch::{Knowledge, Outcomes};
 use crate::dist::Sampler;
 use crate::engine::{self, PendingEvents, RadixEvents, Scheduler, SimRng, SimTime, Stop};
 use crate::error::{Error, Result};
-use crate::metrics::{Summary, SummaryAccumulator};
-use crate::model::{Flow, TaskRef, TaskSlab, World, link_view, node_startup};
-use crate::policy::{LinkView, NodeView, Policy};
-use crate::scenario::{DeadlineAction, LoadedScenario};
+use crate::metrics::{Sink, Summary};
+use crate::model::{Flow, Purpose, Settings, TaskRef, TaskSlab, World, stream};
+use crate::policy::Policy;
+use crate::scenario::LoadedScenario;
 use crate::workload::{Generators, TraceReader, TraceRow};
-
-/// Run settings resolved from the scenario.
-#[derive(Copy, Clone, Debug)]
-struct Config {
-    /// Decay per nanosecond of the utilisation average policies see: one
-    /// over its time constant.
-    decay_per_ns: f64,
-    heartbeat_ns: u64,
-    sample_ns: u64,
-    warmup: SimTime,
-    horizon: SimTime,
-    abort_on_deadline: bool,
-}
 
 enum Source {
     Generated(Generators),
     Trace { reader: Box<TraceReader>, next: Option<TraceRow> },
-}
-
-/// What the dispatcher knows of the nodes and links.
-struct Dispatcher {
-    /// Per access network: (uplink, downlink) estimates.
-    access: Vec<(LinkView, LinkView)>,
-    /// Per node: (uplink, downlink) estimates.
-    node_links: Vec<(LinkView, LinkView)>,
-    /// Per node: (mean cold start s, pull bandwidth bit/s, pull latency s).
-    node_startup: Vec<(f64, f64, f64)>,
-    /// Time to decide each task, if not instantaneous.
-    decision: Option<Sampler>,
-    decision_rng: SimRng,
-    /// Node state as of the last heartbeat (image fields unused).
-    reports: Vec<NodeView>,
-    /// (cached, warm) per node and image as of the last heartbeat.
-    image_status: Vec<(bool, bool)>,
-    report_at: SimTime,
-    /// The view handed to the policy; reused for every decision.
-    buffer: Vec<NodeView>,
 }
 
 /// One simulation run of a policy `P`, writing rows to a sink `S`.
@@ -71,14 +37,17 @@ pub struct Simulation<P: Policy, S: Sink> {
     world: World,
     tasks: TaskSlab,
     policy: P,
-    /// Whether the policy is told of each task's end ([`Policy::observes`]).
-    observes: bool,
     policy_rng: SimRng,
-    sink: S,
     source: Source,
-    cfg: Config,
-    acc: SummaryAccumulator,
-    dispatcher: Dispatcher,
+    /// The world's settings, kept beside the hot state.
+    cfg: Settings,
+    /// What the dispatcher knows of the nodes.
+    knowledge: Knowledge,
+    /// Time to decide each task, if not instantaneous.
+    decision: Option<Sampler>,
+    decision_rng: SimRng,
+    /// Ended tasks: summary, rows, the policy's outcomes.
+    outcomes: Outcomes<S>,
     /// Scratch buffers reused across events.
     finished_flows: Vec<Flow>,
     scratch_tasks: Vec<TaskRef>,
@@ -115,6 +84,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     pub fn new(scenario: &LoadedScenario, seed: u64, policy: P, sink: S) -> Result<Self> {
         let spec = &scenario.spec;
         let mut world = World::build(spec, seed);
+        world.preload(&policy.preload());
         let source = match &spec.workload.trace {
             Some(path) => {
                 let path = scenario.base_dir.join(path);
@@ -122,38 +92,18 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
             }
             None => Source::Generated(Generators::new(spec, seed, &mut world.constraints)),
         };
-        let ms = |v: f64| engine::nanos_from_millis(v);
-        let cfg = Config {
-            decay_per_ns: 1.0 / ms(spec.dispatcher.utilisation_window_ms).max(1) as f64,
-            heartbeat_ns: ms(spec.dispatcher.heartbeat_ms),
-            sample_ns: ms(spec.outputs.utilisation_interval_ms),
-            warmup: SimTime(engine::nanos_from_secs(spec.simulation.warmup_s)),
-            horizon: spec.simulation.horizon_s.map_or(SimTime::MAX, |h| SimTime(engine::nanos_from_secs(h))),
-            abort_on_deadline: spec.simulation.on_deadline == DeadlineAction::Abort,
-        };
         let device_bytes = world.devices.len() * size_of::<crate::model::Device>();
-        let dispatcher = Dispatcher {
-            access: spec.networks.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
-            node_links: spec.nodes.iter().map(|n| (link_view(&n.up), link_view(&n.down))).collect(),
-            node_startup: spec.nodes.iter().map(node_startup).collect(),
-            decision: spec.dispatcher.decision_ms.as_ref().map(|d| d.sampler()).filter(|d| !d.is_zero()),
-            decision_rng: engine::stream(seed, "dispatcher", 0),
-            reports: Vec::with_capacity(spec.nodes.len()),
-            image_status: Vec::new(),
-            report_at: SimTime::ZERO,
-            buffer: Vec::with_capacity(spec.nodes.len()),
-        };
         Ok(Simulation {
+            cfg: world.settings,
+            knowledge: Knowledge::new(&world),
             world,
             tasks: TaskSlab::default(),
-            observes: policy.observes(),
+            outcomes: Outcomes::new(sink, &policy),
             policy,
-            policy_rng: engine::stream(seed, "policy", 0),
-            sink,
+            policy_rng: stream(seed, Purpose::Policy, 0),
             source,
-            cfg,
-            acc: SummaryAccumulator::default(),
-            dispatcher,
+            decision: spec.dispatcher.decision_ms.as_ref().map(|d| d.sampler()).filter(|d| !d.is_zero()),
+            decision_rng: stream(seed, Purpose::Dispatcher, 0),
             finished_flows: Vec::new(),
             scratch_tasks: Vec::new(),
             pending_arrivals: 0,
@@ -173,14 +123,14 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
     pub fn run(mut self) -> Result<(Summary, S, P)> {
         let mut sched = Scheduler::new(RadixEvents::default());
         self.start(&mut sched)?;
-        let horizon = self.cfg.horizon;
+        let horizon = self.cfg.horizon.unwrap_or(SimTime::MAX);
         let stop = engine::run(&mut self, &mut sched, horizon);
         if let Some(e) = self.failure.take() {
             return Err(e);
         }
-        let end = if stop == Stop::Horizon { self.cfg.horizon } else { self.last_activity };
+        let end = if stop == Stop::Horizon { horizon } else { self.last_activity };
         let summary = self.finish(end, sched.delivered())?;
-        Ok((summary, self.sink, self.policy))
+        Ok((summary, self.outcomes.into_sink(), self.policy))
     }
 
     /// Schedules the first arrivals and the periodic events.
@@ -202,19 +152,11 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 }
             }
         }
-        for (node, image) in self.policy.preload() {
-            if let Some(n) = self.world.nodes.get_mut(node.0 as usize)
-                && usize::from(image) < n.images.len()
-            {
-                n.insert_into_cache(usize::from(image));
-            }
-        }
         for d in 0..self.world.devices.len() as u32 {
             if self.world.class_of(d).battery_j.is_some() {
                 self.device_settle(SimTime::ZERO, d, s);
             }
         }
-        self.refresh_reports(SimTime::ZERO);
         if self.cfg.heartbeat_ns > 0 {
             s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
         }

@@ -2,11 +2,12 @@
 //! utilisation samples, node heartbeats, the warm-up boundary, and the end
 //! of the run.
 
-use super::{Event, Simulation, Sink};
+use super::lifecycle::current_report;
+use super::{Event, Simulation};
 use crate::energy::Mark;
 use crate::engine::{NANOS_PER_SEC, PendingEvents, Scheduler, SimTime};
 use crate::error::Result;
-use crate::metrics::{SampleRow, Summary, Totals};
+use crate::metrics::{SampleRow, Sink, Summary, Totals};
 use crate::policy::{EndReason, Policy};
 
 /// How close to empty (in nanoseconds at maximum power) a battery must be
@@ -108,22 +109,13 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         self.scratch_tasks = victims;
     }
 
-    /// Node state as the dispatcher will see it until the next heartbeat.
-    pub(super) fn refresh_reports(&mut self, now: SimTime) {
-        let nodes = self.world.nodes.len();
-        let mut reports = std::mem::take(&mut self.dispatcher.reports);
-        reports.clear();
-        reports.extend((0..nodes).map(|n| self.live_node_view(now, n, None)));
-        self.dispatcher.reports = reports;
-        self.dispatcher.image_status.clear();
-        for node in &self.world.nodes {
-            self.dispatcher.image_status.extend((0..node.images.len()).map(|i| node.image_status(now, i)));
-        }
-        self.dispatcher.report_at = now;
-    }
-
+    /// Every node reports its state to the dispatcher, which sees it so
+    /// until the next heartbeat.
     pub(super) fn on_heartbeat<Q: PendingEvents<Event>>(&mut self, now: SimTime, s: &mut Scheduler<Event, Q>) {
-        self.refresh_reports(now);
+        for (n, node) in self.world.nodes.iter().enumerate() {
+            let status = (0..node.images.len()).map(|i| node.image_status(now, i));
+            self.knowledge.report(n, now, current_report(node, now, self.cfg.decay_per_ns), status);
+        }
         s.after(self.cfg.heartbeat_ns, Event::Heartbeat);
     }
 
@@ -177,7 +169,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 utilisation: busy / (f64::from(class.cores) * interval),
                 power_w: energy / interval,
             };
-            result = result.and_then(|()| self.sink.sample(&row));
+            result = result.and_then(|()| self.outcomes.sink().sample(&row));
         }
         for ((node, info), mark) in self.world.nodes.iter().zip(&self.world.node_info).zip(&mut marks.nodes) {
             let (energy, busy) = node.meter.take_sample(mark);
@@ -190,7 +182,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 utilisation: busy / (f64::from(node.cores) * interval),
                 power_w: energy / interval,
             };
-            result = result.and_then(|()| self.sink.sample(&row));
+            result = result.and_then(|()| self.outcomes.sink().sample(&row));
         }
         if let Err(e) = result {
             self.fail(e);
@@ -233,6 +225,6 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
                 totals.node_cores += u64::from(n.cores);
             }
         }
-        Ok(Summary::new(&self.acc, totals))
+        Ok(self.outcomes.summary(totals))
     }
 }

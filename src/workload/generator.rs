@@ -6,8 +6,8 @@
 //! every policy run with the same seed sees exactly the same tasks.
 
 use crate::dist::{DistSpec, Sampler};
-use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, round_to_u64, stream};
-use crate::model::{Constraints, TaskAttrs};
+use crate::engine::{SimRng, SimTime, nanos_from_millis, nanos_from_secs, round_to_u64};
+use crate::model::{Constraints, Purpose, TaskAttrs, stream};
 use crate::scenario::{GeneratorSpec, Scenario};
 
 struct ClassGenerator {
@@ -105,7 +105,7 @@ impl Generators {
             .enumerate()
             .flat_map(|(class, d)| std::iter::repeat_n(class as u16, d.count as usize))
             .enumerate()
-            .map(|(i, class)| DeviceStream { rng: stream(seed, "workload", i as u64), class })
+            .map(|(i, class)| DeviceStream { rng: stream(seed, Purpose::Workload, i as u64), class })
             .collect();
         Generators {
             classes,

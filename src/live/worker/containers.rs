@@ -5,9 +5,9 @@
 
 use super::{NO_IMAGE, connect, invalid, lock, ns, wait};
 use crate::energy::{CpuPower, Meter};
-use crate::engine::{NANOS_PER_SEC, SimTime, nanos_from_secs, stream};
+use crate::engine::{NANOS_PER_SEC, SimTime, nanos_from_secs};
 use crate::live::protocol::{FrameKind, WorkerConfig, expect_frame, skip, write_frame, write_route};
-use crate::model::{ContainerState, ImageSlot, Node, Readiness, TaskQueue};
+use crate::model::{ContainerState, ImageSlot, Node, Purpose, Readiness, TaskQueue, stream};
 use crate::scenario::QueueDiscipline;
 use std::io;
 use std::sync::{Condvar, Mutex};
@@ -57,7 +57,7 @@ impl Containers {
             cache_used: 0,
             cold_start: config.cold_start_ms.sampler(),
             keep_alive_ns: nanos_from_secs(config.keep_alive_s),
-            rng: stream(config.seed, "live-cold-start", u64::from(config.index)),
+            rng: stream(config.seed, Purpose::LiveColdStart, u64::from(config.index)),
             cpu: CpuPower { idle_w: 0.0, busy_w: 0.0 },
             meter: Meter::new(0.0),
         };

@@ -1,8 +1,8 @@
 //! Where a run's rows go. The report module writes them to CSV; tests and
 //! sweeps that need only the summary use [`NullSink`].
 
+use super::{SampleRow, TaskRecord};
 use crate::error::Result;
-use crate::metrics::{SampleRow, TaskRecord};
 
 /// Receives rows as the run produces them (nothing is kept in memory).
 pub trait Sink {
