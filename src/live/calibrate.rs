@@ -77,7 +77,8 @@ pub fn calibrate(scenario: &LoadedScenario, engines: &Engines) -> Result<Calibra
     let (tx, rx) = std::sync::mpsc::channel();
     let settings =
         WorkerSettings { seed: spec.simulation.seed, loop_rate, preloads: vec![Vec::new(); spec.nodes.len()] };
-    let mut cluster = Cluster::start(engines, spec, live, entities, &settings, &tx)?;
+    let world = crate::model::World::build(spec, spec.simulation.seed);
+    let mut cluster = Cluster::start(engines, &world, spec, live, entities, &settings, &tx)?;
     drop(tx);
     let mut probe = Prober { cluster: &mut cluster, rx: &rx, next_id: 0 };
     let speeds = probe.speeds(scenario)?;

@@ -25,7 +25,7 @@ use crate::live::hosts::Host;
 use crate::live::link::{ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
 use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Role, WorkerConfig};
 use crate::live::sizing::Entity;
-use crate::model::{Purpose, stream};
+use crate::model::{Purpose, World, stream};
 use crate::scenario::{LinkSpec, LiveSpec, QueueDiscipline, Scenario};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -108,6 +108,7 @@ impl Cluster {
     /// removed.
     pub fn start(
         engines: &Engines,
+        world: &World,
         spec: &Scenario,
         live: &LiveSpec,
         entities: Vec<Entity>,
@@ -144,7 +145,7 @@ impl Cluster {
             let (site, part) = (&cluster.sites[cluster.site_of[i]], &cluster.parts[cluster.site_of[i]]);
             let asked = Instant::now();
             let registry = registry_port.map(|port| SocketAddr::new(part.controller, port).to_string());
-            let config = worker_config(spec, &e, settings, registry);
+            let config = worker_config(world, spec, &e, settings, registry);
             let json = serde_json::to_string(&config).expect("configs serialise");
             let ports = match e.role {
                 Role::Device => vec![CONTROL_PORT],
@@ -384,9 +385,16 @@ fn read_events(i: usize, stream: TcpStream, tx: &Sender<Msg>) {
     let _ = tx.send(Msg::Lost(i, why));
 }
 
-/// The configuration of entity `e`'s worker.
-fn worker_config(spec: &Scenario, e: &Entity, settings: &WorkerSettings, registry: Option<String>) -> WorkerConfig {
-    let image_bytes: Vec<u64> = spec.images.iter().map(|i| (i.size_mb * 1e6).round() as u64).collect();
+/// The configuration of entity `e`'s worker: sizes and limits as `world`
+/// resolved them for the simulator; the distributions it draws from and
+/// the queue discipline as `spec` gives them.
+fn worker_config(
+    world: &World,
+    spec: &Scenario,
+    e: &Entity,
+    settings: &WorkerSettings,
+    registry: Option<String>,
+) -> WorkerConfig {
     let base = WorkerConfig {
         name: e.name.clone(),
         role: e.role,
@@ -409,7 +417,7 @@ fn worker_config(spec: &Scenario, e: &Entity, settings: &WorkerSettings, registr
     };
     match e.role {
         Role::Device => {
-            let class = device_class(spec, e.index);
+            let class = world.class_of(e.index);
             WorkerConfig {
                 priority_queue: class.queue == QueueDiscipline::Priority,
                 queue_limit: class.queue_limit,
@@ -418,12 +426,13 @@ fn worker_config(spec: &Scenario, e: &Entity, settings: &WorkerSettings, registr
         }
         Role::Node => {
             let node = &spec.nodes[e.index as usize];
+            let resolved = &world.nodes[e.index as usize];
             WorkerConfig {
                 priority_queue: node.queue == QueueDiscipline::Priority,
-                queue_limit: node.queue_limit,
-                memory_bytes: (node.memory_gb * 1e9) as u64,
-                image_bytes,
-                image_cache_bytes: (node.image_cache_gb * 1e9) as u64,
+                queue_limit: resolved.queue_limit,
+                memory_bytes: resolved.memory_bytes,
+                image_bytes: world.images.iter().map(|i| i.bytes).collect(),
+                image_cache_bytes: resolved.cache_capacity,
                 preloaded_images: settings.preloads[e.index as usize].clone(),
                 cold_start_ms: node.cold_start_ms.clone(),
                 keep_alive_s: node.keep_alive_s,
@@ -432,16 +441,4 @@ fn worker_config(spec: &Scenario, e: &Entity, settings: &WorkerSettings, registr
             }
         }
     }
-}
-
-/// The spec of the class of device `index` (dense over all devices).
-fn device_class(spec: &Scenario, index: u32) -> &crate::scenario::DeviceClassSpec {
-    let mut first = 0;
-    for c in &spec.devices {
-        if index < first + c.count {
-            return c;
-        }
-        first += c.count;
-    }
-    unreachable!("device {index} out of range")
 }

@@ -83,7 +83,7 @@ pub fn run_live_with(
 
     let (tx, rx) = std::sync::mpsc::channel();
     let settings = WorkerSettings { seed, loop_rate, preloads };
-    let mut cluster = Cluster::start(engines, spec, live, entities, &settings, &tx)?;
+    let mut cluster = Cluster::start(engines, &world, spec, live, entities, &settings, &tx)?;
     drop(tx);
     let outcome = Controller::new(&world, &mut cluster, policy, seed, sink).run(&planned, &rx);
     drop(cluster);
