@@ -13,8 +13,8 @@ mod common;
 mod docker_api;
 
 use common::TempDir;
-use offsim::live::engines::Engines;
-use offsim::live::image::WorkerImage;
+use offsim::live::engine::engines::Engines;
+use offsim::live::engine::image::WorkerImage;
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
 use offsim::run::RunOptions;

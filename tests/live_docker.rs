@@ -10,8 +10,8 @@
 mod docker_api;
 
 use offsim::Error;
-use offsim::live::docker::{ContainerSpec, ContainerState, Engine, EngineAddress, Removed};
-use offsim::live::image::WorkerImage;
+use offsim::live::engine::docker::{ContainerSpec, ContainerState, Engine, EngineAddress, Removed};
+use offsim::live::engine::image::WorkerImage;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -88,8 +88,8 @@ fn the_worker_image_builds_from_scratch_and_runs_the_binary() {
     assert!(host.ncpu >= 1 && host.mem_total > 0, "{host:?}");
 
     let image = scratch.image();
-    assert!(engine.ensure_image(&image).unwrap(), "a new tag is built");
-    assert!(!engine.ensure_image(&image).unwrap(), "an existing tag is reused");
+    assert!(engine.ensure_image(&image.tag, &image.context).unwrap(), "a new tag is built");
+    assert!(!engine.ensure_image(&image.tag, &image.context).unwrap(), "an existing tag is reused");
 
     // The image holds nothing but the binary and what the loader needs:
     // if anything were missing, the binary could not print its version.
@@ -106,7 +106,8 @@ fn the_worker_image_builds_from_scratch_and_runs_the_binary() {
 fn containers_get_their_limits_and_hardening() {
     let Some(scratch) = Scratch::new("containers_get_their_limits_and_hardening") else { return };
     let engine = &scratch.engine;
-    engine.ensure_image(&scratch.image()).unwrap();
+    let image = scratch.image();
+    engine.ensure_image(&image.tag, &image.context).unwrap();
     let network = engine.create_network(&scratch.run_id).unwrap();
     let spec = ContainerSpec {
         cpus: 0.5,
@@ -133,7 +134,8 @@ fn containers_get_their_limits_and_hardening() {
 fn a_failed_run_leaves_nothing_behind() {
     let Some(scratch) = Scratch::new("a_failed_run_leaves_nothing_behind") else { return };
     let engine = &scratch.engine;
-    engine.ensure_image(&scratch.image()).unwrap();
+    let image = scratch.image();
+    engine.ensure_image(&image.tag, &image.context).unwrap();
     let failed = catch_unwind(AssertUnwindSafe(|| {
         let network = engine.create_network(&scratch.run_id).unwrap();
         for name in ["device-0", "node-0"] {

@@ -1,7 +1,7 @@
 //! `offsim calibrate`: measure this host for the live backend and write a
 //! scenario fragment of overrides (see docs/live.md).
 
-use offsim::live::calibrate::{calibrate, fragment};
+use offsim::live::fidelity::calibrate::{calibrate, fragment};
 use offsim::live::run::connect;
 use offsim::report::OutputDir;
 use offsim::scenario::LoadedScenario;

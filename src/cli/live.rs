@@ -1,8 +1,8 @@
 //! `offsim live`: run a scenario on real Docker containers (see
 //! docs/live.md), or remove what interrupted live runs left behind.
 
-use offsim::live::engines::{cleanup, used_hosts};
-use offsim::live::hosts::hosts;
+use offsim::live::engine::engines::{cleanup, used_hosts};
+use offsim::live::engine::hosts::hosts;
 use offsim::live::run::run_live;
 use offsim::run::RunOptions;
 use offsim::scenario::{LiveSpec, LoadedScenario};

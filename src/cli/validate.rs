@@ -1,8 +1,8 @@
 //! `offsim validate`: simulated against live, per policy and metric (see
 //! docs/live.md).
 
+use offsim::live::fidelity::validate::{ValidateOptions, markdown, validate};
 use offsim::live::run::{connect, live_spec};
-use offsim::live::validate::{ValidateOptions, markdown, validate};
 use offsim::policy::PolicyRegistry;
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::plan::parse_policy_flag;

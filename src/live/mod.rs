@@ -9,35 +9,23 @@
 //! workers' reports, and relays offloaded tasks' bytes through user-space
 //! link emulators with the scenario's bandwidth, latency, jitter and loss.
 //!
+//! Rooms, by job (each knows only the rooms above it in this list):
 //! - [`protocol`]: control and data wire formats.
-//! - [`work`]: calibrated CPU work paced to an entity's speed.
-//! - [`worker`]: the program inside every container.
 //! - [`link`]: seeded link emulation and the proxy that applies it.
-//! - [`docker`], [`image`]: the Docker Engine: connection, worker image,
-//!   hardened containers, networks, clean-up.
-//! - [`hosts`], [`engines`]: the engines a run spreads over (the default one
-//!   and `[[live.hosts]]`), what runs where, and their clean-up.
-//! - [`sizing`]: host cores per container; refusing what does not fit.
-//! - [`tasks`]: the workload, fixed before the run (same as simulated).
-//! - [`cluster`]: containers, proxies and control connections of one run.
-//! - [`view`], [`controller`]: the live policy view and the dispatcher.
-//! - [`run`]: one live run, written like a simulated one.
-//! - [`validate`]: simulated against live, per policy and metric.
-//! - [`calibrate`]: host measurements as a scenario fragment.
+//! - [`worker`]: the program inside every container, with its calibrated
+//!   CPU work.
+//! - [`engine`]: Docker Engines: connection, worker image, hardened
+//!   containers and networks, the hosts a run spreads over, sizing,
+//!   clean-up.
+//! - [`run`]: one live run: the workload, the cluster of containers and
+//!   proxies, the live view and the dispatcher (on the task core,
+//!   [`crate::dispatch`], shared with the simulator), the result files.
+//! - [`fidelity`]: `offsim validate` (simulated against live) and
+//!   `offsim calibrate` (host measurements as a scenario fragment).
 
-pub mod calibrate;
-pub mod cluster;
-pub mod controller;
-pub mod docker;
-pub mod engines;
-pub mod hosts;
-pub mod image;
+pub mod engine;
+pub mod fidelity;
 pub mod link;
 pub mod protocol;
 pub mod run;
-pub mod sizing;
-pub mod tasks;
-pub mod validate;
-pub mod view;
-pub mod work;
 pub mod worker;

@@ -3,7 +3,7 @@
 //! accepts them), at `DOCKER_HOST` (unix or plain tcp) or the local socket,
 //! or at another engine's address.
 
-use offsim::live::docker::{Engine, EngineAddress};
+use offsim::live::engine::docker::{Engine, EngineAddress};
 use std::io::{Read, Write};
 
 /// The engine, or `None` (the test is then skipped, saying so on stderr)

@@ -8,7 +8,7 @@
 //!
 //! Its `cores` executor threads serve one run queue (FIFO, or by priority
 //! with FIFO among equals) and execute real work paced to the entity's speed
-//! ([`super::work::Pacer`]). As in the simulator, `queue_limit` counts
+//! ([`work::Pacer`]). As in the simulator, `queue_limit` counts
 //! waiting tasks only, and a node starts the task at the head of its queue
 //! only when a core is free and its memory fits (head-of-line).
 //!
@@ -30,13 +30,13 @@
 
 mod containers;
 mod pool;
+pub mod work;
 
 use super::protocol::{
     CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, OffloadRequest, Phases, Report, ResultHeader, Role, Status,
     TaskHeader, WorkerConfig, expect_frame, read_frame_start, read_head, skip, unix_ns, write_frame,
     write_padded_frame, write_route,
 };
-use super::work::Pacer;
 use containers::Containers;
 use pool::{Job, Pool, Ran};
 use std::io::{self, BufRead, BufReader, Write};
@@ -44,6 +44,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
+use work::Pacer;
 
 /// Read and write timeout of data connections: nothing waits forever.
 const DATA_TIMEOUT: Duration = Duration::from_secs(600);
@@ -611,8 +612,8 @@ mod tests {
     use super::*;
     use crate::dist::DistSpec;
     use crate::live::protocol::{read_frame, read_route};
-    use crate::live::work::measure_loop_rate;
-    use crate::live::work::tests::timing_lock;
+    use crate::live::worker::work::measure_loop_rate;
+    use crate::live::worker::work::tests::timing_lock;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -12,10 +12,10 @@
 use crate::dispatch::{Ending, Outcomes, check_placement, task_view};
 use crate::engine::{NANOS_PER_SEC, SimRng, SimTime};
 use crate::error::{Error, Result};
-use crate::live::cluster::{Cluster, Msg};
 use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
-use crate::live::tasks::PlannedTask;
-use crate::live::view::LiveView;
+use crate::live::run::cluster::{Cluster, Msg};
+use crate::live::run::tasks::PlannedTask;
+use crate::live::run::view::LiveView;
 use crate::metrics::{SampleRow, Sink, Summary, Totals};
 use crate::model::{Purpose, World, stream};
 use crate::policy::{EndReason, NodeId, Placement, Policy, TaskView};

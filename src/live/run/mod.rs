@@ -3,12 +3,18 @@
 //! replay the workload, write the same result files as a simulated run, and
 //! remove every container.
 
+pub mod cluster;
+pub mod controller;
+pub mod tasks;
+pub mod view;
+
+use self::cluster::{Cluster, WorkerSettings};
+use self::controller::{Controller, INTERRUPTED};
 use crate::error::{Error, Result};
-use crate::live::cluster::{Cluster, WorkerSettings};
-use crate::live::controller::{Controller, INTERRUPTED};
-use crate::live::engines::Engines;
-use crate::live::image::WorkerImage;
-use crate::live::{sizing, tasks, work};
+use crate::live::engine::engines::Engines;
+use crate::live::engine::image::WorkerImage;
+use crate::live::engine::sizing;
+use crate::live::worker::work;
 use crate::model::World;
 use crate::policy::{Policy, PolicyRegistry};
 use crate::report::{LiveManifest, OutputDir, Provenance, open_row_files, trace_sha256, write_results};

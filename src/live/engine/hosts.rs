@@ -7,7 +7,7 @@
 //! at their addresses on the run's network. A host's workers publish their
 //! ports, which this process reaches at the host's address.
 
-use crate::live::docker::{EngineAddress, TlsFiles};
+use crate::live::engine::docker::{EngineAddress, TlsFiles};
 use crate::scenario::LiveSpec;
 use std::net::IpAddr;
 

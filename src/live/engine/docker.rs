@@ -14,7 +14,6 @@
 //! root filesystem, every capability dropped, `no-new-privileges`, and
 //! process, memory (no swap) and CPU (CFS quota) limits.
 
-use super::image::WorkerImage;
 use crate::error::{Error, Result};
 use bollard::errors::Error as EngineError;
 use bollard::models::{
@@ -265,31 +264,32 @@ impl Engine {
         })
     }
 
-    /// Makes sure `image` exists: reuses an image with its tag (returns
-    /// `false`), or builds it from its context (returns `true`).
-    pub fn ensure_image(&self, image: &WorkerImage) -> Result<bool> {
-        let what = format!("looking up image {}", image.tag);
-        if self.call_found(&what, self.docker.inspect_image(&image.tag))?.is_some() {
+    /// Makes sure an image tagged `tag` exists: reuses it (returns
+    /// `false`), or builds it from the build context `context`, an
+    /// uncompressed tar archive with a `Dockerfile` (returns `true`).
+    pub fn ensure_image(&self, tag: &str, context: &[u8]) -> Result<bool> {
+        let what = format!("looking up image {tag}");
+        if self.call_found(&what, self.docker.inspect_image(tag))?.is_some() {
             return Ok(false);
         }
         // No build cache: the tag names the content, so a build only happens
         // for new content, and reusing cached steps would tie this image to
         // others' intermediate images, which may be removed mid-build.
-        let options = BuildImageOptionsBuilder::new().t(&image.tag).nocache(true).rm(true).forcerm(true).build();
+        let options = BuildImageOptionsBuilder::new().t(tag).nocache(true).rm(true).forcerm(true).build();
         let build = async {
-            let context = bollard::body_full(image.context.clone().into());
+            let context = bollard::body_full(context.to_vec().into());
             let mut output = pin!(self.docker.build_image(options, None, Some(context)));
             // The output is progress text; a failed step arrives as an error.
             while output.try_next().await?.is_some() {}
             Ok(())
         };
-        let what = format!("building image {}", image.tag);
+        let what = format!("building image {tag}");
         self.wait(BUILD_TIMEOUT, &what, build)?.map_err(|e| self.failed(&what, &e))?;
-        match self.call_found(&what, self.docker.inspect_image(&image.tag))? {
+        match self.call_found(&what, self.docker.inspect_image(tag))? {
             Some(_) => Ok(true),
             None => Err(Error::Live(format!(
                 "the Docker Engine at {} ended the build of {} without an error, but has no such image",
-                self.address, image.tag
+                self.address, tag
             ))),
         }
     }

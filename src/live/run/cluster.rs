@@ -19,12 +19,12 @@
 //! `live.listen_address` (every interface by default).
 
 use crate::error::{Error, Result};
-use crate::live::docker::{ContainerInfo, ContainerSpec, NetworkInfo};
-use crate::live::engines::{Engines, Site};
-use crate::live::hosts::Host;
+use crate::live::engine::docker::{ContainerInfo, ContainerSpec, NetworkInfo};
+use crate::live::engine::engines::{Engines, Site};
+use crate::live::engine::hosts::Host;
+use crate::live::engine::sizing::Entity;
 use crate::live::link::{ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
 use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Role, WorkerConfig};
-use crate::live::sizing::Entity;
 use crate::model::{Purpose, World, stream};
 use crate::scenario::{LinkSpec, LiveSpec, QueueDiscipline, Scenario};
 use std::io::{BufRead, BufReader, Read};

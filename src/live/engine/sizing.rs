@@ -5,7 +5,7 @@
 //! the figures that would make it fit.
 
 use crate::error::{Error, Result};
-use crate::live::hosts::{Host, host_of, hosts};
+use crate::live::engine::hosts::{Host, host_of, hosts};
 use crate::live::protocol::Role;
 use crate::scenario::{LiveSpec, Scenario};
 

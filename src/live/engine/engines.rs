@@ -3,10 +3,10 @@
 //! every engine of a scenario.
 
 use crate::error::{Error, Result};
-use crate::live::docker::Engine;
-use crate::live::hosts::{Host, hosts};
-use crate::live::image::WorkerImage;
-use crate::live::sizing::{self, Entity};
+use crate::live::engine::docker::Engine;
+use crate::live::engine::hosts::{Host, hosts};
+use crate::live::engine::image::WorkerImage;
+use crate::live::engine::sizing::{self, Entity};
 use crate::scenario::{LiveSpec, Scenario};
 use std::sync::Arc;
 
@@ -37,7 +37,7 @@ impl Engines {
             sites.push(Site { index, host, engine });
         }
         for site in &sites {
-            site.engine.ensure_image(image).map_err(|e| on_host(&site.host, e))?;
+            site.engine.ensure_image(&image.tag, &image.context).map_err(|e| on_host(&site.host, e))?;
         }
         Ok(Engines { sites, image: image.tag.clone() })
     }

@@ -6,11 +6,13 @@
 //! side only; a simulation-only scenario can `include` it.
 
 use crate::error::{Error, Result};
-use crate::live::cluster::{Cluster, Msg, WorkerSettings};
-use crate::live::engines::Engines;
+use crate::live::engine::engines::Engines;
+use crate::live::engine::sizing;
+use crate::live::link;
 use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
+use crate::live::run::cluster::{Cluster, Msg, WorkerSettings};
 use crate::live::run::live_spec;
-use crate::live::{link, sizing, work};
+use crate::live::worker::work;
 use crate::scenario::{LinkSpec, LoadedScenario};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -116,7 +118,7 @@ impl Prober<'_> {
             .map_err(|e| Error::Live(format!("cannot reach worker `{name}`: {e}")))?;
         let give_up = Instant::now() + Duration::from_secs(60);
         loop {
-            if crate::live::controller::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+            if crate::live::run::controller::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Error::Live("interrupted".into()));
             }
             match self.rx.recv_timeout(give_up.saturating_duration_since(Instant::now())) {

@@ -5,9 +5,9 @@
 //! the live mean, and the error; and whether the policies rank the same way.
 
 use crate::error::{Error, Result};
-use crate::live::engines::Engines;
+use crate::live::engine::engines::Engines;
+use crate::live::run::tasks;
 use crate::live::run::{live_spec, run_live_with};
-use crate::live::tasks;
 use crate::metrics::Summary;
 use crate::model::World;
 use crate::policy::PolicyRegistry;
