@@ -17,8 +17,6 @@
 //! - [`store`]: the directory, saved runs and resume;
 //! - [`record`]: `sweep.json` and the sweep's identity hash;
 //! - [`tables`]: `runs.csv` and `comparison.csv`;
-//! - [`stats`]: means, Student-t intervals, paired differences;
-//!   [`student`]: Student's t for any level and degrees of freedom;
 //! - [`shard`]: `--shard K/N` and Slurm array tasks; [`merge`]: combining
 //!   the shards' directories;
 //! - [`progress`], [`console`]: what the user sees.
@@ -30,9 +28,7 @@ pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod shard;
-pub mod stats;
 pub mod store;
-pub mod student;
 pub mod tables;
 
 pub use plan::{ExperimentFlags, Plan};

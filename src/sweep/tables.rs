@@ -7,8 +7,8 @@
 //! ran straight through.
 
 use super::plan::{Plan, RunSpec, display_value};
-use super::stats::Estimate;
 use crate::metrics::{Summary, SummaryAccumulator, Totals};
+use crate::stats::Estimate;
 
 /// Columns before the parameters.
 const RUN_KEYS: [&str; 5] = ["run_id", "point", "policy", "replication", "seed"];
