@@ -12,7 +12,7 @@
 //! numbers) and differences are paired. Outputs are byte-identical whatever
 //! the number of threads. `docs/sweeps.md` describes every file and column.
 //!
-//! - [`plan`]: expanding and checking the experiment;
+//! - [`experiment`]: expanding and checking the experiment;
 //! - [`execute`]: the parallel runs;
 //! - [`store`]: the directory, saved runs and resume;
 //! - [`record`]: `sweep.json` and the sweep's identity hash;
@@ -23,15 +23,15 @@
 
 pub mod console;
 pub mod execute;
+pub mod experiment;
 pub mod merge;
-pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod shard;
 pub mod store;
 pub mod tables;
 
-pub use plan::{ExperimentFlags, Plan};
+pub use experiment::{Experiment, ExperimentFlags};
 pub use shard::Shard;
 pub use tables::{Comparison, Layout};
 
@@ -64,7 +64,8 @@ pub struct SweepOptions {
 /// What a sweep did.
 #[derive(Clone, Debug)]
 pub struct SweepReport {
-    pub plan: Plan,
+    /// The experiment, expanded into runs.
+    pub plan: Experiment,
     pub out_dir: PathBuf,
     /// Runs found already done in the directory.
     pub resumed: usize,
@@ -91,18 +92,18 @@ pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
 /// holding another (before changing anything).
 pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepOptions) -> Result<SweepReport> {
     let started = Instant::now();
-    let plan = Plan::new(scenario, &opts.flags, registry)?;
+    let experiment = Experiment::new(scenario, &opts.flags, registry)?;
     let shard = opts.shard.filter(|s| !s.is_whole());
-    let (hash, sweep_json) = record::describe(&plan, opts.write_tasks, &opts.command_line, shard);
+    let (hash, sweep_json) = record::describe(&experiment, opts.write_tasks, &opts.command_line, shard);
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let store = store::SweepDir::open(&out_dir, &hash)?;
     store.prepare(&sweep_json)?;
 
-    let header = tables::runs_header(&plan);
-    let mine: Vec<usize> = (0..plan.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
-    let mut rows: Vec<Option<Vec<String>>> = vec![None; plan.runs()];
+    let header = tables::runs_header(&experiment);
+    let mine: Vec<usize> = (0..experiment.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
+    let mut rows: Vec<Option<Vec<String>>> = vec![None; experiment.runs()];
     for &id in &mine {
-        let keys = tables::run_keys(&plan, &plan.run(id));
+        let keys = tables::run_keys(&experiment, &experiment.run(id));
         rows[id] = store.load_run(id, &header, |row| row.starts_with(&keys));
     }
     let resumed = rows.iter().filter(|r| r.is_some()).count();
@@ -112,7 +113,7 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
 
     let progress = progress::Progress::new(opts.progress, mine.len(), resumed);
     let execution = execute::Execution {
-        plan: &plan,
+        experiment: &experiment,
         registry,
         store: &store,
         header: &header,
@@ -134,7 +135,7 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
         comparison,
         shard,
         shard_runs: mine.len(),
-        plan: plan.clone(),
+        plan: experiment.clone(),
     };
     if shard.is_some() {
         store.finish(&[(store::SWEEP_JSON, sweep_json.as_bytes())])?;
@@ -142,7 +143,7 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
     }
     let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.expect("every run is done")).collect();
 
-    let layout = Layout::of(&plan);
+    let layout = Layout::of(&experiment);
     let comparison = Comparison::new(&layout, &rows);
     let runs_csv = tables::to_csv(&header, &rows);
     let comparison_csv = comparison.to_csv(&layout);
