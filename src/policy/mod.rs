@@ -10,6 +10,7 @@
 mod adaptive;
 mod baseline;
 mod builtin;
+mod catalog;
 pub mod estimate;
 mod estimated;
 mod image_aware;
