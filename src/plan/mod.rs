@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::policy::PolicyRegistry;
 use crate::scenario::LoadedScenario;
 use crate::sweep::ExperimentFlags;
-use crate::sweep::tables::metric_names;
+use crate::sweep::runs::metric_names;
 use bound::Judged;
 use search::{Search, Step};
 use slo::Slo;

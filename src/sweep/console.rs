@@ -3,9 +3,9 @@
 //! mean and 95th-percentile latency with their confidence half-widths.
 
 use super::SweepReport;
+use super::comparison::MetricStats;
 use super::experiment::display_value;
 use super::progress::clock;
-use super::tables::MetricStats;
 
 fn cell(s: Option<&MetricStats>) -> String {
     let Some(e) = s.map(|s| s.estimate) else { return "-".into() };

@@ -5,8 +5,8 @@
 
 use super::experiment::Experiment;
 use super::progress::Progress;
+use super::runs::{run_row, to_csv};
 use super::store::SweepDir;
-use super::tables::{run_row, to_csv};
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
 use crate::policy::PolicyRegistry;

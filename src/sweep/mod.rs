@@ -16,24 +16,26 @@
 //! - [`execute`]: the parallel runs;
 //! - [`store`]: the directory, saved runs and resume;
 //! - [`record`]: `sweep.json` and the sweep's identity hash;
-//! - [`tables`]: `runs.csv` and `comparison.csv`;
+//! - [`runs`]: `runs.csv`; [`comparison`]: `comparison.csv`, with
+//!   [`crate::stats`];
 //! - [`shard`]: `--shard K/N` and Slurm array tasks; [`merge`]: combining
 //!   the shards' directories;
 //! - [`progress`], [`console`]: what the user sees.
 
+pub mod comparison;
 pub mod console;
 pub mod execute;
 pub mod experiment;
 pub mod merge;
 pub mod progress;
 pub mod record;
+pub mod runs;
 pub mod shard;
 pub mod store;
-pub mod tables;
 
+pub use comparison::{Comparison, Layout};
 pub use experiment::{Experiment, ExperimentFlags};
 pub use shard::Shard;
-pub use tables::{Comparison, Layout};
 
 use crate::error::Result;
 use crate::policy::PolicyRegistry;
@@ -99,11 +101,11 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
     let store = store::SweepDir::open(&out_dir, &hash)?;
     store.prepare(&sweep_json)?;
 
-    let header = tables::runs_header(&experiment);
+    let header = runs::runs_header(&experiment);
     let mine: Vec<usize> = (0..experiment.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
     let mut rows: Vec<Option<Vec<String>>> = vec![None; experiment.runs()];
     for &id in &mine {
-        let keys = tables::run_keys(&experiment, &experiment.run(id));
+        let keys = runs::run_keys(&experiment, &experiment.run(id));
         rows[id] = store.load_run(id, &header, |row| row.starts_with(&keys));
     }
     let resumed = rows.iter().filter(|r| r.is_some()).count();
@@ -139,13 +141,13 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
     };
     if shard.is_some() {
         store.finish(&[(store::SWEEP_JSON, sweep_json.as_bytes())])?;
-        return Ok(report(Comparison { metrics: tables::metric_names(), stats: Vec::new() }));
+        return Ok(report(Comparison { metrics: runs::metric_names(), stats: Vec::new() }));
     }
     let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.expect("every run is done")).collect();
 
     let layout = Layout::of(&experiment);
     let comparison = Comparison::new(&layout, &rows);
-    let runs_csv = tables::to_csv(&header, &rows);
+    let runs_csv = runs::to_csv(&header, &rows);
     let comparison_csv = comparison.to_csv(&layout);
     store.finish(&[
         (store::SWEEP_JSON, sweep_json.as_bytes()),

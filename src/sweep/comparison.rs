@@ -1,70 +1,11 @@
-//! `runs.csv` (one row per run) and `comparison.csv` (one row per grid
-//! point, policy and metric, with confidence intervals and the paired
-//! difference against the baseline policy).
-//!
-//! Both are built from the rows as saved in `runs/<id>.csv` (metrics with
-//! six decimals), so a resumed sweep produces the same bytes as one that
-//! ran straight through.
+//! `comparison.csv`: one row per grid point, policy and metric, with the
+//! mean, its 95 % confidence interval and the paired difference against
+//! the baseline policy, computed from the `runs.csv` rows (so a resumed or
+//! merged sweep gives the same bytes as one that ran straight through).
 
-use super::experiment::{Experiment, RunSpec, display_value};
-use crate::metrics::{Summary, SummaryAccumulator, Totals};
+use super::experiment::{Experiment, display_value};
+use super::runs::{RUN_KEYS, metric_names, parameter_columns, to_csv};
 use crate::stats::Estimate;
-
-/// Columns before the parameters.
-const RUN_KEYS: [&str; 5] = ["run_id", "point", "policy", "replication", "seed"];
-
-/// The metric columns of `summary.csv`, in order.
-pub fn metric_names() -> Vec<String> {
-    Summary::new(&SummaryAccumulator::default(), Totals::default()).columns().into_iter().map(|(k, _)| k).collect()
-}
-
-/// `parameter_<path>` per grid axis.
-fn parameter_columns(paths: &[String]) -> Vec<String> {
-    paths.iter().map(|p| format!("parameter_{p}")).collect()
-}
-
-/// The header of `runs.csv`.
-pub fn runs_header(experiment: &Experiment) -> Vec<String> {
-    runs_header_for(&Layout::of(experiment).axis_paths)
-}
-
-/// The header of `runs.csv` for a sweep whose grid paths are `axis_paths`.
-pub fn runs_header_for(axis_paths: &[String]) -> Vec<String> {
-    let mut h: Vec<String> = RUN_KEYS.iter().map(|s| s.to_string()).collect();
-    h.extend(parameter_columns(axis_paths));
-    h.extend(metric_names());
-    h
-}
-
-/// The cells identifying run `r` (everything before the metrics).
-pub fn run_keys(experiment: &Experiment, r: &RunSpec) -> Vec<String> {
-    let mut row = vec![
-        r.id.to_string(),
-        r.point.to_string(),
-        experiment.policies[r.policy].label.clone(),
-        r.replication.to_string(),
-        r.seed.to_string(),
-    ];
-    row.extend(experiment.values(r.point).into_iter().map(display_value));
-    row
-}
-
-/// The `runs.csv` row of run `r`.
-pub fn run_row(experiment: &Experiment, r: &RunSpec, summary: &Summary) -> Vec<String> {
-    let mut row = run_keys(experiment, r);
-    row.extend(summary.columns().into_iter().map(|(_, v)| v));
-    row
-}
-
-/// CSV text of a header and rows.
-pub fn to_csv<'a>(header: &[String], rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory");
-    for r in rows {
-        w.write_record(r).expect("writing to memory");
-    }
-    w.into_inner().expect("writing to memory")
-}
 
 /// Statistics of one metric for one policy at one grid point.
 #[derive(Clone, Debug)]
@@ -78,7 +19,7 @@ pub struct MetricStats {
     pub diff: Option<Estimate>,
 }
 
-/// What the tables need to know of a sweep's shape: grid paths, each
+/// What `comparison.csv` needs to know of a sweep's shape: grid paths, each
 /// point's values as written in CSV cells, the policy labels, the baseline
 /// and the replication count. Built from an [`Experiment`], or by `offsim merge`
 /// from `sweep.json` and the saved rows.
@@ -208,6 +149,7 @@ mod tests {
     use crate::policy::PolicyRegistry;
     use crate::scenario::LoadedScenario;
     use crate::sweep::ExperimentFlags;
+    use crate::sweep::runs::run_keys;
 
     fn small() -> String {
         format!(
