@@ -11,10 +11,10 @@
 //! (including a baseline case missing from the results).
 //!
 //! - [`baseline`]: the TOML file; [`results`]: `runs.csv` / `summary.csv`;
-//! - [`report`]: the Markdown table and JUnit XML.
+//! - [`output`]: the Markdown table and JUnit XML.
 
 pub mod baseline;
-pub mod report;
+pub mod output;
 pub mod results;
 
 use crate::error::{Error, Result};

@@ -19,7 +19,7 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-/// The Markdown report.
+/// The Markdown table.
 pub fn markdown(r: &CheckReport) -> String {
     let mut out = format!("### offsim check: {} against {}\n\n", r.results_file.display(), r.baseline_file.display());
     out +=
