@@ -4,7 +4,7 @@
 use super::adaptive::Adaptive;
 use super::baseline::{Random, RoundRobin};
 use super::builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
-use super::estimated::{DeadlineAware, EarliestFinish, MinEnergy};
+use super::by_estimate::{DeadlineAware, EarliestFinish, MinEnergy};
 use super::image_aware::ImageAware;
 use super::registry::{PolicyContext, parse_params};
 use super::ucb::Ucb;
