@@ -14,7 +14,7 @@
 //! by construction.
 
 use crate::engine::SimRng;
-use crate::special::{erfc, gamma};
+use crate::stats::special::{erfc, gamma};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto, Weibull};
 use serde::{Deserialize, Serialize};

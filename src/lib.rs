@@ -80,7 +80,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
-pub mod special;
+pub mod stats;
 pub mod sweep;
 #[cfg(feature = "tables")]
 pub mod tables;

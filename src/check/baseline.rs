@@ -113,7 +113,7 @@ impl Values {
             if xs.is_empty() {
                 return Err("`values` is empty".into());
             }
-            let s = super::welch::Sample::of(xs);
+            let s = crate::stats::welch::Sample::of(xs);
             return Ok((s.n, s.mean, s.std));
         }
         let mean = self.mean.ok_or("give `values = [...]` or `mean` (with `n` and `std`)")?;

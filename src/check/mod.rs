@@ -5,26 +5,25 @@
 //! each metric of its `[metrics]` rules, the current replication values are
 //! compared with the baseline's: a **regression** is a worsening beyond the
 //! metric's tolerance that is statistically significant by Welch's
-//! one-sided t-test at level `alpha` (see [`welch`]). Noise therefore does
+//! one-sided t-test at level `alpha` (see [`crate::stats::welch`]). Noise therefore does
 //! not fail a build, and a real worsening larger than the tolerance does.
 //! The `offsim` binary exits 0 on pass, 3 on a regression, 2 on bad input
 //! (including a baseline case missing from the results).
 //!
 //! - [`baseline`]: the TOML file; [`results`]: `runs.csv` / `summary.csv`;
-//! - [`welch`]: the test; [`report`]: the Markdown table and JUnit XML.
+//! - [`output`]: the Markdown table and JUnit XML.
 
 pub mod baseline;
-pub mod report;
+pub mod output;
 pub mod results;
-pub mod welch;
 
 use crate::error::{Error, Result};
 use crate::plan::slo::resolve_metric;
+use crate::stats::welch::{self, Sample};
 use baseline::{Baseline, Better, Case, MetricRule, Values};
 use results::{Results, case_name};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use welch::Sample;
 
 /// How to check.
 #[derive(Clone, Debug, Default)]

@@ -1,7 +1,7 @@
 //! `offsim check`: a CI regression gate against a committed baseline.
 //! Exit code 0 = pass, 3 = regression, 2 = bad input.
 
-use offsim::check::{self, CheckOptions, report};
+use offsim::check::{self, CheckOptions, output};
 use offsim::{Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,9 +46,9 @@ pub fn execute(args: CheckArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", report::markdown(&r));
+    print!("{}", output::markdown(&r));
     if let Some(path) = &args.junit {
-        std::fs::write(path, report::junit(&r)).map_err(|e| Error::io(path, "cannot write the JUnit report", e))?;
+        std::fs::write(path, output::junit(&r)).map_err(|e| Error::io(path, "cannot write the JUnit report", e))?;
     }
     Ok(if r.regressions() > 0 { ExitCode::from(REGRESSION) } else { ExitCode::SUCCESS })
 }

@@ -5,7 +5,7 @@ use offsim::live::fidelity::validate::{ValidateOptions, markdown, validate};
 use offsim::live::run::{connect, live_spec};
 use offsim::policy::PolicyRegistry;
 use offsim::scenario::LoadedScenario;
-use offsim::sweep::plan::parse_policy_flag;
+use offsim::sweep::experiment::parse_policy_flag;
 use offsim::{Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;

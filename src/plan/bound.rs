@@ -14,8 +14,7 @@
 //! it.
 
 use super::slo::Slo;
-use crate::sweep::stats::Estimate;
-use crate::sweep::student;
+use crate::stats::{Estimate, student};
 
 /// One objective at one point.
 #[derive(Clone, Debug)]

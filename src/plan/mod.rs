@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::policy::PolicyRegistry;
 use crate::scenario::LoadedScenario;
 use crate::sweep::ExperimentFlags;
-use crate::sweep::tables::metric_names;
+use crate::sweep::runs::metric_names;
 use bound::Judged;
 use search::{Search, Step};
 use slo::Slo;
@@ -157,8 +157,8 @@ pub fn plan(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &PlanOpt
         opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(1);
     let prober = probe::Prober { scenario: &base, registry, flags: &flags, path: &path, jobs };
     // Both ends of the range are checked before anything runs.
-    let plan = prober.plan(&[lo, hi])?;
-    let labels: Vec<String> = plan.policies.iter().map(|p| p.label.clone()).collect();
+    let experiment = prober.experiment(&[lo, hi])?;
+    let labels: Vec<String> = experiment.policies.iter().map(|p| p.label.clone()).collect();
 
     let mut searches: Vec<Search> = labels.iter().map(|_| Search::new(lo, hi)).collect();
     let mut probes: Vec<BTreeMap<i64, Vec<Judged>>> = vec![BTreeMap::new(); labels.len()];

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plot::canvas::{self, Figure};
 use crate::plot::sweep_param::MetricVsParameter;
 use crate::report::OutputDir;
-use crate::sweep::tables::to_csv;
+use crate::sweep::runs::to_csv;
 
 fn num(v: Option<f64>) -> String {
     v.map_or_else(String::new, |x| format!("{x:.6}"))

@@ -1,5 +1,5 @@
 //! Running the replications of a few (policy, value) points with the sweep
-//! machinery: each round becomes a sweep [`Plan`] whose one grid axis holds
+//! machinery: each round becomes a sweep [`Experiment`] whose one grid axis holds
 //! the values probed, its runs execute in parallel (rayon, `--jobs`
 //! threads), and replication `r` uses seed `base + r` at every value and for
 //! every policy (common random numbers).
@@ -7,7 +7,7 @@
 use crate::error::Result;
 use crate::policy::PolicyRegistry;
 use crate::scenario::LoadedScenario;
-use crate::sweep::{ExperimentFlags, Plan, execute};
+use crate::sweep::{Experiment, ExperimentFlags, execute};
 
 /// What a probe needs to know.
 pub struct Prober<'a> {
@@ -23,10 +23,10 @@ pub struct Prober<'a> {
 
 impl Prober<'_> {
     /// The expanded experiment at `values` (a grid of one axis).
-    pub fn plan(&self, values: &[i64]) -> Result<Plan> {
+    pub fn experiment(&self, values: &[i64]) -> Result<Experiment> {
         let list: Vec<String> = values.iter().map(i64::to_string).collect();
         let flags = ExperimentFlags { grid: vec![format!("{}={}", self.path, list.join(","))], ..self.flags.clone() };
-        Plan::new(self.scenario, &flags, self.registry)
+        Experiment::new(self.scenario, &flags, self.registry)
     }
 
     /// Runs every replication of each `(policy, value)` and returns, per
@@ -35,8 +35,8 @@ impl Prober<'_> {
         let mut values: Vec<i64> = wanted.iter().map(|&(_, v)| v).collect();
         values.sort_unstable();
         values.dedup();
-        let plan = self.plan(&values)?;
-        let (np, reps) = (plan.policies.len(), plan.replications as usize);
+        let experiment = self.experiment(&values)?;
+        let (np, reps) = (experiment.policies.len(), experiment.replications as usize);
         let ids: Vec<usize> = wanted
             .iter()
             .flat_map(|&(policy, v)| {
@@ -44,7 +44,7 @@ impl Prober<'_> {
                 (0..reps).map(move |r| (point * np + policy) * reps + r)
             })
             .collect();
-        let summaries = execute::summaries(&plan, self.registry, &ids, self.jobs)?;
+        let summaries = execute::summaries(&experiment, self.registry, &ids, self.jobs)?;
         let cells: Vec<Vec<String>> =
             summaries.iter().map(|s| s.columns().into_iter().map(|(_, v)| v).collect()).collect();
         Ok(cells.chunks(reps).map(<[Vec<String>]>::to_vec).collect())

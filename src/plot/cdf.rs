@@ -1,9 +1,9 @@
 //! Latency CDF per policy on a log time axis, with p50, p95 and p99 marked.
 
 use super::canvas::{DrawResult, Figure};
-use super::data::quantile;
 use super::legend::{self, Entry, Key};
 use super::style;
+use crate::stats::quantile::nearest_rank;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -67,7 +67,7 @@ impl Figure for LatencyCdf {
                 chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?;
             }
             for (k, (q, _)) in MARKS.iter().enumerate() {
-                if let Some(x) = quantile(v, *q) {
+                if let Some(x) = nearest_rank(v, *q) {
                     let (px, py) = chart.backend_coord(&(x, *q));
                     legend::marker(&root, k as u8, px - root.get_base_pixel().0, py - root.get_base_pixel().1, c)?;
                 }

@@ -53,15 +53,6 @@ pub fn completed_latencies(tasks: &Path) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-/// Nearest-rank quantile of sorted values.
-pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
-    Some(sorted[rank.min(sorted.len()) - 1])
-}
-
 /// Per-policy figures for the bar plots: a label and named values.
 #[derive(Clone, Debug)]
 pub struct PolicyRow {

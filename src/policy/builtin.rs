@@ -11,7 +11,7 @@
 
 use super::adaptive::Adaptive;
 use super::baseline::{Random, RoundRobin};
-use super::estimated::{DeadlineAware, EarliestFinish, MinEnergy};
+use super::by_estimate::{DeadlineAware, EarliestFinish, MinEnergy};
 use super::image_aware::ImageAware;
 use super::ucb::Ucb;
 use super::weighted_random::WeightedRandom;

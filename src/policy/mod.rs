@@ -10,8 +10,9 @@
 mod adaptive;
 mod baseline;
 mod builtin;
+mod by_estimate;
+mod catalog;
 pub mod estimate;
-mod estimated;
 mod image_aware;
 mod registry;
 #[cfg(test)]
@@ -24,8 +25,8 @@ mod weighted_score;
 pub use adaptive::{Adaptive, Holt};
 pub use baseline::{Random, RoundRobin};
 pub use builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
+pub use by_estimate::{DeadlineAware, EarliestFinish, MinEnergy};
 pub use estimate::Estimate;
-pub use estimated::{DeadlineAware, EarliestFinish, MinEnergy};
 pub use image_aware::ImageAware;
 pub use registry::{AnyPolicy, PolicyContext, PolicyFactory, PolicyRegistry, parse_params};
 pub use ucb::{Arm, Ucb};

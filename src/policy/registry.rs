@@ -1,22 +1,16 @@
 //! Building a policy from its name and parameters in the scenario.
 //!
-//! The [`PolicyRegistry`] knows the built-in policies and any number of
-//! user policies registered by name, so a scenario can name a policy written
-//! outside offsim (see `examples/custom_policy.rs`).
+//! The [`PolicyRegistry`] knows the built-in policies (one table,
+//! `catalog.rs`) and any number of user policies registered by name, so a
+//! scenario can name a policy written outside offsim (see
+//! `examples/custom_policy.rs`).
 
-use super::adaptive::Adaptive;
-use super::baseline::{Random, RoundRobin};
-use super::builtin::{BuiltinPolicy, LeastLoaded, Local, Offload, Threshold};
-use super::estimated::{DeadlineAware, EarliestFinish, MinEnergy};
-use super::image_aware::ImageAware;
-use super::ucb::Ucb;
-use super::weighted_random::WeightedRandom;
-use super::weighted_score::{Variant, WeightedScore};
+use super::builtin::BuiltinPolicy;
+use super::catalog::{BUILTINS, builtin};
 use super::{ImageInfo, NodeId, NodeInfo, Placement, Policy, SystemView, TaskOutcome, TaskView};
-use crate::engine::{SimRng, nanos_from_secs};
+use crate::engine::SimRng;
 use crate::scenario::PolicySpec;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 
 /// What a policy may know when it is built: the nodes and images by name.
 #[derive(Clone, Debug)]
@@ -103,24 +97,6 @@ pub struct PolicyRegistry {
     custom: Vec<(String, PolicyFactory)>,
 }
 
-/// Names of the built-in policies.
-pub const BUILTIN_NAMES: &[&str] = &[
-    "local",
-    "offload",
-    "threshold",
-    "weighted-score",
-    "weighted-random",
-    "adaptive",
-    "image-aware",
-    "random",
-    "round-robin",
-    "least-loaded",
-    "earliest-finish",
-    "min-energy",
-    "deadline-aware",
-    "ucb",
-];
-
 impl PolicyRegistry {
     /// A registry with the built-in policies only.
     pub fn new() -> Self {
@@ -136,7 +112,7 @@ impl PolicyRegistry {
         + Sync
         + 'static,
     ) -> Result<(), String> {
-        if BUILTIN_NAMES.contains(&name) || self.custom.iter().any(|(n, _)| n == name) {
+        if builtin(name).is_some() || self.custom.iter().any(|(n, _)| n == name) {
             return Err(format!("a policy named `{name}` is already registered"));
         }
         self.custom.push((name.to_string(), Box::new(factory)));
@@ -145,7 +121,7 @@ impl PolicyRegistry {
 
     /// Every policy name, built-ins first.
     pub fn names(&self) -> Vec<&str> {
-        BUILTIN_NAMES.iter().copied().chain(self.custom.iter().map(|(n, _)| n.as_str())).collect()
+        BUILTINS.iter().map(|b| b.name).chain(self.custom.iter().map(|(n, _)| n.as_str())).collect()
     }
 
     /// Builds the policy `spec` names; returns it with its resolved
@@ -155,317 +131,22 @@ impl PolicyRegistry {
             let (p, resolved) = factory(spec, ctx)?;
             return Ok((AnyPolicy::Custom(p), resolved));
         }
-        match build_builtin(spec, ctx)? {
-            Some((p, resolved)) => Ok((AnyPolicy::Builtin(p), resolved)),
+        match builtin(&spec.name) {
+            Some(b) => {
+                let (p, resolved) = (b.build)(spec, ctx)?;
+                Ok((AnyPolicy::Builtin(p), resolved))
+            }
             None => Err(format!("unknown policy `{}`; expected one of: {}", spec.name, self.names().join(", "))),
         }
     }
-}
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct OffloadParams {
-    #[serde(default)]
-    node: Option<String>,
-}
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct ThresholdParams {
-    #[serde(default = "default_threshold")]
-    cpu_threshold: f64,
-    #[serde(default)]
-    target_node: Option<String>,
-}
-
-fn default_threshold() -> f64 {
-    0.8
-}
-
-/// `weighted-score` (source document 3.1); defaults are the document's.
-#[derive(Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct WeightedScoreParams {
-    w_cpu: f64,
-    w_bandwidth: f64,
-    w_energy: f64,
-    bandwidth_norm_mbps: f64,
-    threshold: f64,
-    variant: Variant,
-    target_node: Option<String>,
-}
-
-impl Default for WeightedScoreParams {
-    fn default() -> Self {
-        let d = WeightedScore::default();
-        WeightedScoreParams {
-            w_cpu: d.w_cpu,
-            w_bandwidth: d.w_bandwidth,
-            w_energy: d.w_energy,
-            bandwidth_norm_mbps: d.bandwidth_norm_mbps,
-            threshold: d.threshold,
-            variant: d.variant,
-            target_node: None,
-        }
-    }
-}
-
-/// `weighted-random` (source document 3.2).
-#[derive(Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct WeightedRandomParams {
-    w_cpu: f64,
-    w_memory: f64,
-    w_latency: f64,
-    latency_norm_ms: f64,
-}
-
-impl Default for WeightedRandomParams {
-    fn default() -> Self {
-        let d = WeightedRandom::default();
-        WeightedRandomParams {
-            w_cpu: d.w_cpu,
-            w_memory: d.w_memory,
-            w_latency: d.w_latency,
-            latency_norm_ms: d.latency_norm_ms,
-        }
-    }
-}
-
-/// `adaptive` (source document 4.2).
-#[derive(Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct AdaptiveParams {
-    w_bandwidth: f64,
-    w_latency: f64,
-    w_cpu: f64,
-    max_bandwidth_mbps: f64,
-    max_latency_ms: f64,
-    window_s: f64,
-    alpha: f64,
-    beta: f64,
-    variant: Variant,
-    target_node: Option<String>,
-}
-
-impl Default for AdaptiveParams {
-    fn default() -> Self {
-        AdaptiveParams {
-            w_bandwidth: 0.4,
-            w_latency: 0.3,
-            w_cpu: 0.3,
-            max_bandwidth_mbps: 100.0,
-            max_latency_ms: 100.0,
-            window_s: 5.0,
-            alpha: 0.5,
-            beta: 0.3,
-            variant: Variant::Faithful,
-            target_node: None,
-        }
-    }
-}
-
-/// `image-aware` (source document 3.3): node name -> image names.
-#[derive(Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct ImageAwareParams {
-    preload: BTreeMap<String, Vec<String>>,
-}
-
-/// `random`, `round-robin` and `least-loaded`.
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct IncludeLocalParams<const DEFAULT: bool> {
-    #[serde(default = "bool_default::<DEFAULT>")]
-    include_local: bool,
-}
-
-fn bool_default<const B: bool>() -> bool {
-    B
-}
-
-/// `deadline-aware`.
-#[derive(Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct DeadlineAwareParams {
-    safety: f64,
-}
-
-impl Default for DeadlineAwareParams {
-    fn default() -> Self {
-        DeadlineAwareParams { safety: 1.0 }
-    }
-}
-
-/// `ucb`.
-#[derive(Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-struct UcbParams {
-    latency_scale_ms: f64,
-    exploration: f64,
-}
-
-impl Default for UcbParams {
-    fn default() -> Self {
-        UcbParams { latency_scale_ms: 1000.0, exploration: std::f64::consts::SQRT_2 }
-    }
-}
-
-/// `name` must be a finite number.
-fn finite(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() { Ok(()) } else { Err(format!("{name}: expected a finite number, got {v}")) }
-}
-
-/// `name` must be a finite number >= 0 (a weight).
-fn non_negative(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{name}: expected a finite number >= 0, got {v}")) }
-}
-
-/// `name` must be a finite number > 0 (a scale).
-fn positive(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{name}: expected a finite number > 0, got {v}")) }
-}
-
-/// Builds a built-in policy; `None` if no built-in has that name.
-fn build_builtin(spec: &PolicySpec, ctx: &PolicyContext) -> Result<Option<(BuiltinPolicy, toml::Table)>, String> {
-    let built = match spec.name.as_str() {
-        "local" => {
-            let (_, resolved) = parse_params::<NoParams>(spec)?;
-            (BuiltinPolicy::Local(Local), resolved)
-        }
-        "offload" => {
-            let (p, resolved): (OffloadParams, _) = parse_params(spec)?;
-            let target = p.node.map(|n| ctx.node(&n)).transpose()?;
-            if ctx.nodes.is_empty() {
-                return Err("`offload` needs at least one [[nodes]] entry".into());
-            }
-            (BuiltinPolicy::Offload(Offload { target }), resolved)
-        }
-        "threshold" => {
-            let (p, resolved): (ThresholdParams, _) = parse_params(spec)?;
-            if !(p.cpu_threshold.is_finite() && (0.0..=1.0).contains(&p.cpu_threshold)) {
-                return Err(format!("cpu_threshold: expected a fraction in [0, 1], got {}", p.cpu_threshold));
-            }
-            let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
-            (BuiltinPolicy::Threshold(Threshold { cpu_threshold: p.cpu_threshold, target }), resolved)
-        }
-
-        "weighted-score" => {
-            let (p, resolved): (WeightedScoreParams, _) = parse_params(spec)?;
-            non_negative("w_cpu", p.w_cpu)?;
-            non_negative("w_bandwidth", p.w_bandwidth)?;
-            non_negative("w_energy", p.w_energy)?;
-            positive("bandwidth_norm_mbps", p.bandwidth_norm_mbps)?;
-            finite("threshold", p.threshold)?;
-            let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
-            let policy = WeightedScore {
-                w_cpu: p.w_cpu,
-                w_bandwidth: p.w_bandwidth,
-                w_energy: p.w_energy,
-                bandwidth_norm_mbps: p.bandwidth_norm_mbps,
-                threshold: p.threshold,
-                variant: p.variant,
-                target,
-            };
-            (BuiltinPolicy::WeightedScore(policy), resolved)
-        }
-        "weighted-random" => {
-            let (p, resolved): (WeightedRandomParams, _) = parse_params(spec)?;
-            non_negative("w_cpu", p.w_cpu)?;
-            non_negative("w_memory", p.w_memory)?;
-            non_negative("w_latency", p.w_latency)?;
-            positive("latency_norm_ms", p.latency_norm_ms)?;
-            let policy = WeightedRandom {
-                w_cpu: p.w_cpu,
-                w_memory: p.w_memory,
-                w_latency: p.w_latency,
-                latency_norm_ms: p.latency_norm_ms,
-            };
-            (BuiltinPolicy::WeightedRandom(policy), resolved)
-        }
-        "adaptive" => {
-            let (p, resolved): (AdaptiveParams, _) = parse_params(spec)?;
-            non_negative("w_bandwidth", p.w_bandwidth)?;
-            non_negative("w_latency", p.w_latency)?;
-            non_negative("w_cpu", p.w_cpu)?;
-            positive("max_bandwidth_mbps", p.max_bandwidth_mbps)?;
-            positive("max_latency_ms", p.max_latency_ms)?;
-            positive("window_s", p.window_s)?;
-            if !(p.alpha.is_finite() && p.alpha > 0.0 && p.alpha <= 1.0) {
-                return Err(format!("alpha: expected a smoothing factor in (0, 1], got {}", p.alpha));
-            }
-            if !(p.beta.is_finite() && (0.0..=1.0).contains(&p.beta)) {
-                return Err(format!("beta: expected a smoothing factor in [0, 1], got {}", p.beta));
-            }
-            let target = p.target_node.map(|n| ctx.node(&n)).transpose()?;
-            let mut policy = Adaptive::new(nanos_from_secs(p.window_s), p.alpha, p.beta);
-            policy.w_bandwidth = p.w_bandwidth;
-            policy.w_latency = p.w_latency;
-            policy.w_cpu = p.w_cpu;
-            policy.max_bandwidth_mbps = p.max_bandwidth_mbps;
-            policy.max_latency_ms = p.max_latency_ms;
-            policy.variant = p.variant;
-            policy.target = target;
-            (BuiltinPolicy::Adaptive(policy), resolved)
-        }
-        "image-aware" => {
-            let (p, resolved): (ImageAwareParams, _) = parse_params(spec)?;
-            let mut preload = Vec::new();
-            for (node, images) in &p.preload {
-                let id = ctx.node(node).map_err(|e| format!("preload: {e}"))?;
-                for image in images {
-                    let index = ctx.image(image).map_err(|e| format!("preload.{node}: {e}"))?;
-                    if !preload.contains(&(id, index)) {
-                        preload.push((id, index));
-                    }
-                }
-            }
-            (BuiltinPolicy::ImageAware(ImageAware { preload }), resolved)
-        }
-        "random" => {
-            let (p, resolved): (IncludeLocalParams<true>, _) = parse_params(spec)?;
-            (BuiltinPolicy::Random(Random { include_local: p.include_local }), resolved)
-        }
-        "round-robin" => {
-            let (p, resolved): (IncludeLocalParams<false>, _) = parse_params(spec)?;
-            (BuiltinPolicy::RoundRobin(RoundRobin { include_local: p.include_local, counter: 0 }), resolved)
-        }
-        "least-loaded" => {
-            let (p, resolved): (IncludeLocalParams<false>, _) = parse_params(spec)?;
-            (BuiltinPolicy::LeastLoaded(LeastLoaded { include_local: p.include_local }), resolved)
-        }
-        "earliest-finish" => {
-            let (_, resolved) = parse_params::<NoParams>(spec)?;
-            (BuiltinPolicy::EarliestFinish(EarliestFinish), resolved)
-        }
-        "min-energy" => {
-            let (_, resolved) = parse_params::<NoParams>(spec)?;
-            (BuiltinPolicy::MinEnergy(MinEnergy), resolved)
-        }
-        "deadline-aware" => {
-            let (p, resolved): (DeadlineAwareParams, _) = parse_params(spec)?;
-            positive("safety", p.safety)?;
-            (BuiltinPolicy::DeadlineAware(DeadlineAware { safety: p.safety }), resolved)
-        }
-        "ucb" => {
-            let (p, resolved): (UcbParams, _) = parse_params(spec)?;
-            positive("latency_scale_ms", p.latency_scale_ms)?;
-            non_negative("exploration", p.exploration)?;
-            (BuiltinPolicy::Ucb(Ucb::new(ctx.nodes.len(), p.latency_scale_ms / 1e3, p.exploration)), resolved)
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(built))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::Variant;
+    use crate::policy::builtin::Local;
+    use crate::policy::catalog::NoParams;
 
     fn ctx() -> PolicyContext {
         let info = |n: &str| NodeInfo { name: n.into(), tier: "cloud".into(), labels: vec![] };
@@ -511,7 +192,7 @@ mod tests {
 
     #[test]
     fn every_builtin_builds_with_its_defaults() {
-        for name in BUILTIN_NAMES {
+        for name in BUILTINS.iter().map(|b| b.name) {
             let text = format!("name = \"{name}\"");
             if let Err(e) = build(&text) {
                 panic!("{name}: {e}");
@@ -523,9 +204,9 @@ mod tests {
     fn only_ucb_asks_for_outcomes() {
         // The simulator skips building outcomes for the others: a built-in
         // that starts learning from them must say so.
-        for name in BUILTIN_NAMES {
+        for name in BUILTINS.iter().map(|b| b.name) {
             let (policy, _) = build(&format!("name = \"{name}\"")).unwrap();
-            assert_eq!(policy.observes(), *name == "ucb", "{name}");
+            assert_eq!(policy.observes(), name == "ucb", "{name}");
         }
     }
 

@@ -1,14 +1,14 @@
-//! Reads a scenario from TOML, applies `--set` overrides, validates it and
-//! computes its canonical hash.
+//! Reads a scenario from TOML, applies `--set` overrides, checks its rules
+//! and computes its canonical hash.
 
+use super::rules;
 use super::spec::Scenario;
-use super::validate::validate;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// A parsed, validated scenario and where it came from.
+/// A parsed scenario that follows the rules, and where it came from.
 #[derive(Clone, Debug)]
 pub struct LoadedScenario {
     pub spec: Scenario,
@@ -20,7 +20,7 @@ pub struct LoadedScenario {
 
 impl LoadedScenario {
     /// Loads `path`, applies `overrides` (`path.to.field=value`) in order and
-    /// validates the result.
+    /// checks the result's rules.
     pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read scenario", e))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -58,7 +58,7 @@ impl LoadedScenario {
         if spec.name.is_none() {
             spec.name = Some(default_name.to_string());
         }
-        validate(&spec).map_err(|(field, message)| {
+        rules::check(&spec).map_err(|(field, message)| {
             let mut files: Vec<&str> = included.iter().map(|(f, _)| f.as_str()).collect();
             files.dedup();
             let after = if files.is_empty() { String::new() } else { format!(" (with {} included)", files.join(", ")) };
@@ -79,7 +79,7 @@ impl LoadedScenario {
     }
 
     /// This scenario with more overrides applied one at a time, each
-    /// checked and validated: an error names the override that broke it.
+    /// checked against the rules: an error names the override that broke it.
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
         let mut table = toml::Table::try_from(&self.spec).map_err(|e| Error::Scenario {
             file: self.origin.clone(),
@@ -91,7 +91,7 @@ impl LoadedScenario {
             apply_override(&mut table, arg)?;
             spec =
                 Scenario::deserialize(toml::Value::Table(table.clone())).map_err(|e| fail(e.message().to_string()))?;
-            validate(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
+            rules::check(&spec).map_err(|(field, message)| fail(format!("{field}: {message}")))?;
         }
         Ok(Self { spec, origin: self.origin.clone(), base_dir: self.base_dir.clone() })
     }
@@ -256,7 +256,7 @@ workload = { max_tasks = 1 }"#,
     }
 
     #[test]
-    fn with_overrides_revalidates() {
+    fn with_overrides_rechecks_the_rules() {
         let s = LoadedScenario::from_toml(&small(), "t", "t", ".".as_ref(), &[]).unwrap();
         let t = s.with_overrides(&["devices.d.speed_ghz=2.5".into(), "policy={ name = \"offload\" }".into()]).unwrap();
         assert_eq!(t.spec.devices[0].speed_ghz, 2.5);

@@ -1,11 +1,11 @@
-//! Scenario files: parsing, `--set` overrides, validation and the canonical
-//! hash recorded in manifests.
+//! Scenario files: parsing, `--set` overrides, the rules a scenario must
+//! follow and the canonical hash recorded in manifests.
 
 mod load;
+mod rules;
 mod spec;
 #[cfg(test)]
 pub(crate) mod testing;
-mod validate;
 
 pub use load::{LoadedScenario, apply_override, fragment_overrides};
 pub use spec::*;

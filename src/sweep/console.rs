@@ -3,9 +3,9 @@
 //! mean and 95th-percentile latency with their confidence half-widths.
 
 use super::SweepReport;
-use super::plan::display_value;
+use super::comparison::MetricStats;
+use super::experiment::display_value;
 use super::progress::clock;
-use super::tables::MetricStats;
 
 fn cell(s: Option<&MetricStats>) -> String {
     let Some(e) = s.map(|s| s.estimate) else { return "-".into() };
@@ -32,9 +32,9 @@ fn table(rows: &[Vec<String>]) -> String {
 
 /// The summary text.
 pub fn summary(r: &SweepReport) -> String {
-    let plan = &r.plan;
-    let total = plan.runs();
-    let seeds = match (plan.seeds.first(), plan.seeds.last()) {
+    let experiment = &r.plan;
+    let total = experiment.runs();
+    let seeds = match (experiment.seeds.first(), experiment.seeds.last()) {
         (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),
         (Some(a), _) => format!("seed {a}"),
         _ => String::new(),
@@ -42,13 +42,13 @@ pub fn summary(r: &SweepReport) -> String {
     let mut out = format!(
         "offsim {} sweep: scenario {}, {} point{} x {} polic{} x {} replication{} = {total} runs, {seeds}\n",
         env!("CARGO_PKG_VERSION"),
-        plan.base.name(),
-        plan.points.len(),
-        if plan.points.len() == 1 { "" } else { "s" },
-        plan.policies.len(),
-        if plan.policies.len() == 1 { "y" } else { "ies" },
-        plan.replications,
-        if plan.replications == 1 { "" } else { "s" },
+        experiment.base.name(),
+        experiment.points.len(),
+        if experiment.points.len() == 1 { "" } else { "s" },
+        experiment.policies.len(),
+        if experiment.policies.len() == 1 { "y" } else { "ies" },
+        experiment.replications,
+        if experiment.replications == 1 { "" } else { "s" },
     );
     if r.resumed > 0 {
         out +=
@@ -77,22 +77,22 @@ pub fn summary(r: &SweepReport) -> String {
     out += &format!("  results     {}/ (runs.csv, comparison.csv, sweep.json, runs/)\n\n", r.out_dir.display());
 
     let mut rows = Vec::new();
-    let grid = !plan.axes.is_empty();
+    let grid = !experiment.axes.is_empty();
     let mut head = Vec::new();
     if grid {
         head.push("point".to_string());
-        head.extend(plan.axes.iter().map(|a| a.path.clone()));
+        head.extend(experiment.axes.iter().map(|a| a.path.clone()));
     }
     head.extend(["policy", "latency mean ms (95 % CI)", "latency p95 ms (95 % CI)"].map(String::from));
     rows.push(head);
-    for point in 0..plan.points.len() {
-        for (i, p) in plan.policies.iter().enumerate() {
+    for point in 0..experiment.points.len() {
+        for (i, p) in experiment.policies.iter().enumerate() {
             let mut row = Vec::new();
             if grid {
                 row.push(point.to_string());
-                row.extend(plan.values(point).into_iter().map(display_value));
+                row.extend(experiment.values(point).into_iter().map(display_value));
             }
-            let label = if i == plan.baseline && plan.policies.len() > 1 {
+            let label = if i == experiment.baseline && experiment.policies.len() > 1 {
                 format!("{} (baseline)", p.label)
             } else {
                 p.label.clone()
@@ -104,7 +104,7 @@ pub fn summary(r: &SweepReport) -> String {
         }
     }
     out += &table(&rows);
-    if plan.policies.len() > 1 {
+    if experiment.policies.len() > 1 {
         out += "  paired differences against the baseline, for every metric: comparison.csv\n";
     }
     out

@@ -3,10 +3,10 @@
 //! its row at once; results come back in run-id order whatever the thread
 //! count, and a run's outcome depends only on its scenario and seed.
 
-use super::plan::Plan;
+use super::experiment::Experiment;
 use super::progress::Progress;
+use super::runs::{run_row, to_csv};
 use super::store::SweepDir;
-use super::tables::{run_row, to_csv};
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
 use crate::policy::PolicyRegistry;
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// How to run the pending runs.
 pub struct Execution<'a> {
-    pub plan: &'a Plan,
+    pub experiment: &'a Experiment,
     pub registry: &'a PolicyRegistry,
     pub store: &'a SweepDir,
     pub header: &'a [String],
@@ -72,9 +72,9 @@ impl Execution<'_> {
 
     /// Runs `id`, saves its row and returns it.
     fn one(&self, id: usize) -> Result<Vec<String>> {
-        let plan = self.plan;
-        let spec = plan.run(id);
-        let scenario = &plan.cell(spec.point, spec.policy).scenario;
+        let experiment = self.experiment;
+        let spec = experiment.run(id);
+        let scenario = &experiment.cell(spec.point, spec.policy).scenario;
         let summary = if self.write_tasks {
             let opts = RunOptions {
                 seed: Some(spec.seed),
@@ -83,30 +83,35 @@ impl Execution<'_> {
             };
             run_with(scenario, &opts, self.registry)?.summary
         } else {
-            simulate_run(plan, self.registry, id)?
+            simulate_run(experiment, self.registry, id)?
         };
-        let row = run_row(plan, &spec, &summary);
+        let row = run_row(experiment, &spec, &summary);
         self.store.save_run(id, &to_csv(self.header, [&row]))?;
         Ok(row)
     }
 }
 
-/// Simulates run `id` of `plan`, writing no file.
-fn simulate_run(plan: &Plan, registry: &PolicyRegistry, id: usize) -> Result<Summary> {
-    let spec = plan.run(id);
-    let scenario = &plan.cell(spec.point, spec.policy).scenario;
+/// Simulates run `id` of `experiment`, writing no file.
+fn simulate_run(experiment: &Experiment, registry: &PolicyRegistry, id: usize) -> Result<Summary> {
+    let spec = experiment.run(id);
+    let scenario = &experiment.cell(spec.point, spec.policy).scenario;
     let (policy, _) = build_policy(scenario, registry)?;
     Ok(simulate_with(scenario, spec.seed, policy)?.0)
 }
 
-/// Simulates the runs `ids` of `plan` in parallel on `jobs` threads, saving
+/// Simulates the runs `ids` of `experiment` in parallel on `jobs` threads, saving
 /// nothing, and returns their summaries in the order of `ids` (used by
 /// `offsim plan`, which probes a few grid points at a time).
-pub fn summaries(plan: &Plan, registry: &PolicyRegistry, ids: &[usize], jobs: usize) -> Result<Vec<Summary>> {
+pub fn summaries(
+    experiment: &Experiment,
+    registry: &PolicyRegistry,
+    ids: &[usize],
+    jobs: usize,
+) -> Result<Vec<Summary>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .thread_name(|i| format!("offsim-run-{i}"))
         .build()
         .map_err(|e| Error::io(".", "cannot start the worker threads", std::io::Error::other(e.to_string())))?;
-    pool.install(|| ids.par_iter().with_max_len(1).map(|&id| simulate_run(plan, registry, id)).collect())
+    pool.install(|| ids.par_iter().with_max_len(1).map(|&id| simulate_run(experiment, registry, id)).collect())
 }

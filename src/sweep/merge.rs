@@ -12,8 +12,9 @@
 //! are byte-identical to its files. OUT is an ordinary sweep directory: it
 //! may be one of the DIRs, and `offsim sweep` into it finds every run done.
 
+use super::comparison::{Comparison, Layout};
+use super::runs::{runs_header_for, to_csv};
 use super::store::{RUNS_DIR, SWEEP_JSON, SweepDir};
-use super::tables::{Comparison, Layout, runs_header_for, to_csv};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::fs;

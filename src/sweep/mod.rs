@@ -12,32 +12,30 @@
 //! numbers) and differences are paired. Outputs are byte-identical whatever
 //! the number of threads. `docs/sweeps.md` describes every file and column.
 //!
-//! - [`plan`]: expanding and checking the experiment;
+//! - [`experiment`]: expanding and checking the experiment;
 //! - [`execute`]: the parallel runs;
 //! - [`store`]: the directory, saved runs and resume;
 //! - [`record`]: `sweep.json` and the sweep's identity hash;
-//! - [`tables`]: `runs.csv` and `comparison.csv`;
-//! - [`stats`]: means, Student-t intervals, paired differences;
-//!   [`student`]: Student's t for any level and degrees of freedom;
+//! - [`runs`]: `runs.csv`; [`comparison`]: `comparison.csv`, with
+//!   [`crate::stats`];
 //! - [`shard`]: `--shard K/N` and Slurm array tasks; [`merge`]: combining
 //!   the shards' directories;
 //! - [`progress`], [`console`]: what the user sees.
 
+pub mod comparison;
 pub mod console;
 pub mod execute;
+pub mod experiment;
 pub mod merge;
-pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod runs;
 pub mod shard;
-pub mod stats;
 pub mod store;
-pub mod student;
-pub mod tables;
 
-pub use plan::{ExperimentFlags, Plan};
+pub use comparison::{Comparison, Layout};
+pub use experiment::{Experiment, ExperimentFlags};
 pub use shard::Shard;
-pub use tables::{Comparison, Layout};
 
 use crate::error::Result;
 use crate::policy::PolicyRegistry;
@@ -68,7 +66,8 @@ pub struct SweepOptions {
 /// What a sweep did.
 #[derive(Clone, Debug)]
 pub struct SweepReport {
-    pub plan: Plan,
+    /// The experiment, expanded into runs.
+    pub plan: Experiment,
     pub out_dir: PathBuf,
     /// Runs found already done in the directory.
     pub resumed: usize,
@@ -95,18 +94,18 @@ pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
 /// holding another (before changing anything).
 pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepOptions) -> Result<SweepReport> {
     let started = Instant::now();
-    let plan = Plan::new(scenario, &opts.flags, registry)?;
+    let experiment = Experiment::new(scenario, &opts.flags, registry)?;
     let shard = opts.shard.filter(|s| !s.is_whole());
-    let (hash, sweep_json) = record::describe(&plan, opts.write_tasks, &opts.command_line, shard);
+    let (hash, sweep_json) = record::describe(&experiment, opts.write_tasks, &opts.command_line, shard);
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let store = store::SweepDir::open(&out_dir, &hash)?;
     store.prepare(&sweep_json)?;
 
-    let header = tables::runs_header(&plan);
-    let mine: Vec<usize> = (0..plan.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
-    let mut rows: Vec<Option<Vec<String>>> = vec![None; plan.runs()];
+    let header = runs::runs_header(&experiment);
+    let mine: Vec<usize> = (0..experiment.runs()).filter(|&id| shard.is_none_or(|s| s.contains(id))).collect();
+    let mut rows: Vec<Option<Vec<String>>> = vec![None; experiment.runs()];
     for &id in &mine {
-        let keys = tables::run_keys(&plan, &plan.run(id));
+        let keys = runs::run_keys(&experiment, &experiment.run(id));
         rows[id] = store.load_run(id, &header, |row| row.starts_with(&keys));
     }
     let resumed = rows.iter().filter(|r| r.is_some()).count();
@@ -116,7 +115,7 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
 
     let progress = progress::Progress::new(opts.progress, mine.len(), resumed);
     let execution = execute::Execution {
-        plan: &plan,
+        experiment: &experiment,
         registry,
         store: &store,
         header: &header,
@@ -138,17 +137,17 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
         comparison,
         shard,
         shard_runs: mine.len(),
-        plan: plan.clone(),
+        plan: experiment.clone(),
     };
     if shard.is_some() {
         store.finish(&[(store::SWEEP_JSON, sweep_json.as_bytes())])?;
-        return Ok(report(Comparison { metrics: tables::metric_names(), stats: Vec::new() }));
+        return Ok(report(Comparison { metrics: runs::metric_names(), stats: Vec::new() }));
     }
     let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.expect("every run is done")).collect();
 
-    let layout = Layout::of(&plan);
+    let layout = Layout::of(&experiment);
     let comparison = Comparison::new(&layout, &rows);
-    let runs_csv = tables::to_csv(&header, &rows);
+    let runs_csv = runs::to_csv(&header, &rows);
     let comparison_csv = comparison.to_csv(&layout);
     store.finish(&[
         (store::SWEEP_JSON, sweep_json.as_bytes()),

@@ -10,7 +10,7 @@
 //! command line and the shard (every shard of a sweep has the same hash,
 //! which is how `offsim merge` knows they belong together).
 
-use super::plan::Plan;
+use super::experiment::Experiment;
 use super::shard::Shard;
 use crate::scenario::PolicySpec;
 use serde::Serialize;
@@ -88,19 +88,25 @@ struct SweepRecord<'a> {
 }
 
 /// The identity hash and the text of `sweep.json`.
-pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String], shard: Option<Shard>) -> (String, String) {
+pub fn describe(
+    experiment: &Experiment,
+    write_tasks: bool,
+    command_line: &[String],
+    shard: Option<Shard>,
+) -> (String, String) {
     let version = env!("CARGO_PKG_VERSION");
-    let scenario_sha256 = plan.base.canonical_hash(&plan.base.spec.policy.params);
-    let grid: Vec<AxisRecord> = plan.axes.iter().map(|a| AxisRecord { path: &a.path, values: &a.values }).collect();
+    let scenario_sha256 = experiment.base.canonical_hash(&experiment.base.spec.policy.params);
+    let grid: Vec<AxisRecord> =
+        experiment.axes.iter().map(|a| AxisRecord { path: &a.path, values: &a.values }).collect();
     let policies: Vec<PolicyRecord> =
-        plan.policies.iter().map(|p| PolicyRecord { label: &p.label, policy: &p.spec }).collect();
-    let cells: Vec<CellRecord> = plan
+        experiment.policies.iter().map(|p| PolicyRecord { label: &p.label, policy: &p.spec }).collect();
+    let cells: Vec<CellRecord> = experiment
         .cells
         .iter()
         .enumerate()
         .map(|(i, c)| CellRecord {
-            point: i / plan.policies.len(),
-            policy: &plan.policies[i % plan.policies.len()].label,
+            point: i / experiment.policies.len(),
+            policy: &experiment.policies[i % experiment.policies.len()].label,
             scenario_sha256: &c.scenario_sha256,
             trace_sha256: c.trace_sha256.as_deref(),
         })
@@ -110,23 +116,23 @@ pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String], shard: 
         scenario_sha256: &scenario_sha256,
         grid: &grid,
         policies: &policies,
-        replications: plan.replications,
-        seeds: &plan.seeds,
+        replications: experiment.replications,
+        seeds: &experiment.seeds,
         write_tasks,
         cells: &cells,
     };
     let json = serde_json::to_vec(&identity).expect("identity serialises");
     let hash: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
-    let points = (0..plan.points.len())
+    let points = (0..experiment.points.len())
         .map(|point| PointRecord {
             point,
-            parameters: plan.axes.iter().map(|a| a.path.as_str()).zip(plan.values(point)).collect(),
+            parameters: experiment.axes.iter().map(|a| a.path.as_str()).zip(experiment.values(point)).collect(),
         })
         .collect();
     let record = SweepRecord {
         offsim_version: version,
-        scenario: plan.base.name(),
-        scenario_file: &plan.base.origin,
+        scenario: experiment.base.name(),
+        scenario_file: &experiment.base.origin,
         scenario_sha256: &scenario_sha256,
         experiment_sha256: &hash,
         experiment: ExperimentRecord {
@@ -134,15 +140,15 @@ pub fn describe(plan: &Plan, write_tasks: bool, command_line: &[String], shard: 
             grid: &grid,
             points,
             policies: &policies,
-            baseline: &plan.policies[plan.baseline].label,
-            replications: plan.replications,
-            seeds: &plan.seeds,
+            baseline: &experiment.policies[experiment.baseline].label,
+            replications: experiment.replications,
+            seeds: &experiment.seeds,
             write_tasks,
             cells: &cells,
         },
         command_line,
         shard: shard.filter(|s| !s.is_whole()).map(|s| s.to_string()),
-        runs: plan.runs(),
+        runs: experiment.runs(),
         files: ["sweep.json", "runs.csv", "comparison.csv", "runs/<run_id>.csv"],
     };
     let text = serde_json::to_string_pretty(&record).expect("sweep record serialises") + "\n";

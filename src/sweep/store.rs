@@ -1,5 +1,5 @@
 //! The sweep's directory: `sweep.json`, one saved row per finished run in
-//! `runs/<id>.csv`, and the final tables.
+//! `runs/<id>.csv`, and the final `runs.csv` and `comparison.csv`.
 //!
 //! Every file is written under a hidden temporary name and renamed into
 //! place, so an interrupted sweep leaves only whole files (and perhaps
@@ -140,7 +140,7 @@ impl SweepDir {
     }
 
     /// Writes the final files: `sweep.json` (replaced by rename, so the
-    /// directory never lacks it), then the tables.
+    /// directory never lacks it), then the others.
     pub fn finish(&self, files: &[(&str, &[u8])]) -> Result<()> {
         let mut out = OutputDir::open(&self.dir)?;
         let finished = files.iter().map(|(name, bytes)| out.write(name, bytes)).collect::<Result<Vec<_>>>()?;

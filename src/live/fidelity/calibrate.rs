@@ -249,7 +249,7 @@ pub fn fragment(c: &Calibration, scenario: &LoadedScenario) -> String {
             100.0 * (p.measured_ghz / p.nominal_ghz - 1.0)
         );
     }
-    let est = crate::sweep::stats::Estimate::of(&c.cold_start_ms);
+    let est = crate::stats::Estimate::of(&c.cold_start_ms);
     let (mean, std) = (est.mean.unwrap_or(0.0), est.std.unwrap_or(0.0));
     let _ = writeln!(s, "#");
     let _ = writeln!(

@@ -14,7 +14,7 @@ use crate::policy::PolicyRegistry;
 use crate::report::OutputDir;
 use crate::run::{RunOptions, run_with, simulate_with};
 use crate::scenario::{ExperimentPolicy, LoadedScenario, fragment_overrides};
-use crate::sweep::stats::Estimate;
+use crate::stats::Estimate;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Expanding an experiment into runs.
 //!
 //! The experiment comes from the scenario's `[experiment]` section, with the
-//! command-line flags on top. [`Plan::new`] checks it whole before anything
+//! command-line flags on top. [`Experiment::new`] checks it whole before anything
 //! runs: every grid value on its own, every combination of grid point and
 //! policy as a scenario, and every policy built from the registry. Runs are
 //! numbered point-major, then policy, then replication; replication `r` uses
@@ -40,7 +40,7 @@ pub struct Axis {
 
 /// A policy of the experiment.
 #[derive(Clone, Debug)]
-pub struct PlannedPolicy {
+pub struct LabelledPolicy {
     /// Names it in results.
     pub label: String,
     /// The `[policy]` table each of its runs uses.
@@ -69,7 +69,7 @@ pub struct Cell {
 
 /// An experiment expanded into runs.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct Experiment {
     /// The scenario after `--set`, without its `[experiment]` section.
     pub base: LoadedScenario,
     /// Grid axes in sorted path order.
@@ -77,7 +77,7 @@ pub struct Plan {
     /// Each point gives one value per axis (indices into the axis' values);
     /// the last axis varies fastest. One empty point when there is no grid.
     pub points: Vec<Vec<usize>>,
-    pub policies: Vec<PlannedPolicy>,
+    pub policies: Vec<LabelledPolicy>,
     /// Index into `policies`.
     pub baseline: usize,
     pub replications: u32,
@@ -186,7 +186,7 @@ fn sha256_file(path: &std::path::Path) -> Result<String> {
     Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
-impl Plan {
+impl Experiment {
     /// Expands the experiment of `scenario` (after `--set`) with `flags`,
     /// and checks every grid value, grid point and policy.
     pub fn new(scenario: &LoadedScenario, flags: &ExperimentFlags, registry: &PolicyRegistry) -> Result<Self> {
@@ -209,8 +209,8 @@ impl Plan {
         } else {
             vec![ExperimentPolicy { label: None, policy: base.spec.policy.clone() }]
         };
-        let policies: Vec<PlannedPolicy> =
-            listed.iter().map(|p| PlannedPolicy { label: p.label().to_string(), spec: p.policy.clone() }).collect();
+        let policies: Vec<LabelledPolicy> =
+            listed.iter().map(|p| LabelledPolicy { label: p.label().to_string(), spec: p.policy.clone() }).collect();
         for (i, p) in policies.iter().enumerate() {
             check_label(&p.label).map_err(|m| fail(format!("experiment policy `{}`: {m}", p.label)))?;
             if policies[..i].iter().any(|q| q.label == p.label) {
@@ -298,31 +298,36 @@ impl Plan {
                 .collect();
         }
 
-        let mut plan = Plan { base, axes, points, policies, baseline, replications, seeds, cells: Vec::new() };
+        let mut experiment =
+            Experiment { base, axes, points, policies, baseline, replications, seeds, cells: Vec::new() };
         let mut traces: BTreeMap<std::path::PathBuf, String> = BTreeMap::new();
-        for point in 0..plan.points.len() {
-            for policy in &plan.policies {
+        for point in 0..experiment.points.len() {
+            for policy in &experiment.policies {
                 let inline = toml::Value::try_from(&policy.spec).map_err(|e| {
                     fail(format!("experiment policy `{}`: cannot write it as a table: {e}", policy.label))
                 })?;
-                let mut overrides = plan.assignments(point);
+                let mut overrides = experiment.assignments(point);
                 overrides.push(format!("policy={inline}"));
-                let scenario = plan.base.with_overrides(&overrides).map_err(|e| {
+                let scenario = experiment.base.with_overrides(&overrides).map_err(|e| {
                     let m = match e {
                         Error::Override { message, .. } => message,
                         other => other.to_string(),
                     };
-                    fail(format!("grid point {point} ({}), policy `{}`: {m}", plan.describe_point(point), policy.label))
+                    fail(format!(
+                        "grid point {point} ({}), policy `{}`: {m}",
+                        experiment.describe_point(point),
+                        policy.label
+                    ))
                 })?;
                 let (_, resolved) = build_policy(&scenario, registry).map_err(|e| {
                     let m = match e {
                         Error::Scenario { message, .. } => message,
                         other => other.to_string(),
                     };
-                    let at = if plan.axes.is_empty() {
+                    let at = if experiment.axes.is_empty() {
                         String::new()
                     } else {
-                        format!(" at grid point {point} ({})", plan.describe_point(point))
+                        format!(" at grid point {point} ({})", experiment.describe_point(point))
                     };
                     fail(format!("experiment policy `{}`{at}: {m}", policy.label))
                 })?;
@@ -338,10 +343,10 @@ impl Plan {
                     }
                 };
                 let scenario_sha256 = scenario.canonical_hash(&resolved);
-                plan.cells.push(Cell { scenario, scenario_sha256, trace_sha256 });
+                experiment.cells.push(Cell { scenario, scenario_sha256, trace_sha256 });
             }
         }
-        Ok(plan)
+        Ok(experiment)
     }
 
     /// Number of runs.
@@ -403,18 +408,18 @@ grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }"#,
         )
     }
 
-    fn plan(flags: ExperimentFlags) -> Result<Plan> {
+    fn experiment(flags: ExperimentFlags) -> Result<Experiment> {
         let s = LoadedScenario::from_toml(&small(), "t.toml", "t", ".".as_ref(), &[]).unwrap();
-        Plan::new(&s, &flags, &PolicyRegistry::new())
+        Experiment::new(&s, &flags, &PolicyRegistry::new())
     }
 
     fn err(flags: ExperimentFlags) -> String {
-        plan(flags).unwrap_err().to_string()
+        experiment(flags).unwrap_err().to_string()
     }
 
     #[test]
     fn runs_are_point_major_then_policy_then_replication() {
-        let p = plan(ExperimentFlags::default()).unwrap();
+        let p = experiment(ExperimentFlags::default()).unwrap();
         assert_eq!(
             p.axes.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(),
             ["devices.d.count", "devices.d.speed_ghz"]
@@ -437,7 +442,7 @@ grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }"#,
 
     #[test]
     fn flags_replace_the_experiment() {
-        let p = plan(ExperimentFlags {
+        let p = experiment(ExperimentFlags {
             policies: vec!["offload".into(), "{ name = \"local\", label = \"here\" }".into()],
             grid: vec!["devices.d.count=4,5".into(), "workload.max_tasks=3".into()],
             replications: Some(3),
@@ -447,7 +452,7 @@ grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }"#,
         // No node: `offload` cannot be built, and the error says which policy.
         let e = p.unwrap_err().to_string();
         assert!(e.contains("experiment policy `offload`") && e.contains("at least one [[nodes]]"), "{e}");
-        let p = plan(ExperimentFlags {
+        let p = experiment(ExperimentFlags {
             policies: vec!["threshold".into(), "{ name = \"local\", label = \"here\" }".into()],
             grid: vec!["devices.d.count=4,5".into(), "workload.max_tasks=3".into()],
             replications: Some(3),
@@ -465,7 +470,7 @@ grid = { "devices.d.speed_ghz" = [1.0, 2.0], "devices.d.count" = [1, 2, 3] }"#,
     fn without_policies_the_scenarios_own_runs_alone() {
         let s = LoadedScenario::from_toml(&small(), "t.toml", "t", ".".as_ref(), &["experiment.policies=[]".into()])
             .unwrap();
-        let p = Plan::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
+        let p = Experiment::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
         assert_eq!(p.policies.len(), 1);
         assert_eq!(p.policies[0].label, "local");
     }

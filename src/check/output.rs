@@ -2,8 +2,8 @@
 //! pull-request comments) and, optionally, JUnit XML (for CI test views).
 
 use super::baseline::Better;
-use super::welch::Sample;
 use super::{CheckReport, Verdict};
+use crate::stats::welch::Sample;
 
 fn sample(s: &Sample) -> String {
     if s.n >= 2 { format!("{:.4} ± {:.4} (n={})", s.mean, s.std, s.n) } else { format!("{:.4} (n={})", s.mean, s.n) }
@@ -19,7 +19,7 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-/// The Markdown report.
+/// The Markdown table.
 pub fn markdown(r: &CheckReport) -> String {
     let mut out = format!("### offsim check: {} against {}\n\n", r.results_file.display(), r.baseline_file.display());
     out +=

@@ -1,70 +1,11 @@
-//! `runs.csv` (one row per run) and `comparison.csv` (one row per grid
-//! point, policy and metric, with confidence intervals and the paired
-//! difference against the baseline policy).
-//!
-//! Both are built from the rows as saved in `runs/<id>.csv` (metrics with
-//! six decimals), so a resumed sweep produces the same bytes as one that
-//! ran straight through.
+//! `comparison.csv`: one row per grid point, policy and metric, with the
+//! mean, its 95 % confidence interval and the paired difference against
+//! the baseline policy, computed from the `runs.csv` rows (so a resumed or
+//! merged sweep gives the same bytes as one that ran straight through).
 
-use super::plan::{Plan, RunSpec, display_value};
-use super::stats::Estimate;
-use crate::metrics::{Summary, SummaryAccumulator, Totals};
-
-/// Columns before the parameters.
-const RUN_KEYS: [&str; 5] = ["run_id", "point", "policy", "replication", "seed"];
-
-/// The metric columns of `summary.csv`, in order.
-pub fn metric_names() -> Vec<String> {
-    Summary::new(&SummaryAccumulator::default(), Totals::default()).columns().into_iter().map(|(k, _)| k).collect()
-}
-
-/// `parameter_<path>` per grid axis.
-fn parameter_columns(paths: &[String]) -> Vec<String> {
-    paths.iter().map(|p| format!("parameter_{p}")).collect()
-}
-
-/// The header of `runs.csv`.
-pub fn runs_header(plan: &Plan) -> Vec<String> {
-    runs_header_for(&Layout::of(plan).axis_paths)
-}
-
-/// The header of `runs.csv` for a sweep whose grid paths are `axis_paths`.
-pub fn runs_header_for(axis_paths: &[String]) -> Vec<String> {
-    let mut h: Vec<String> = RUN_KEYS.iter().map(|s| s.to_string()).collect();
-    h.extend(parameter_columns(axis_paths));
-    h.extend(metric_names());
-    h
-}
-
-/// The cells identifying run `r` (everything before the metrics).
-pub fn run_keys(plan: &Plan, r: &RunSpec) -> Vec<String> {
-    let mut row = vec![
-        r.id.to_string(),
-        r.point.to_string(),
-        plan.policies[r.policy].label.clone(),
-        r.replication.to_string(),
-        r.seed.to_string(),
-    ];
-    row.extend(plan.values(r.point).into_iter().map(display_value));
-    row
-}
-
-/// The `runs.csv` row of run `r`.
-pub fn run_row(plan: &Plan, r: &RunSpec, summary: &Summary) -> Vec<String> {
-    let mut row = run_keys(plan, r);
-    row.extend(summary.columns().into_iter().map(|(_, v)| v));
-    row
-}
-
-/// CSV text of a header and rows.
-pub fn to_csv<'a>(header: &[String], rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory");
-    for r in rows {
-        w.write_record(r).expect("writing to memory");
-    }
-    w.into_inner().expect("writing to memory")
-}
+use super::experiment::{Experiment, display_value};
+use super::runs::{RUN_KEYS, metric_names, parameter_columns, to_csv};
+use crate::stats::Estimate;
 
 /// Statistics of one metric for one policy at one grid point.
 #[derive(Clone, Debug)]
@@ -78,9 +19,9 @@ pub struct MetricStats {
     pub diff: Option<Estimate>,
 }
 
-/// What the tables need to know of a sweep's shape: grid paths, each
+/// What `comparison.csv` needs to know of a sweep's shape: grid paths, each
 /// point's values as written in CSV cells, the policy labels, the baseline
-/// and the replication count. Built from a [`Plan`], or by `offsim merge`
+/// and the replication count. Built from an [`Experiment`], or by `offsim merge`
 /// from `sweep.json` and the saved rows.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -94,16 +35,16 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout of `plan`.
-    pub fn of(plan: &Plan) -> Self {
+    /// The layout of `experiment`.
+    pub fn of(experiment: &Experiment) -> Self {
         Layout {
-            axis_paths: plan.axes.iter().map(|a| a.path.clone()).collect(),
-            point_values: (0..plan.points.len())
-                .map(|p| plan.values(p).into_iter().map(display_value).collect())
+            axis_paths: experiment.axes.iter().map(|a| a.path.clone()).collect(),
+            point_values: (0..experiment.points.len())
+                .map(|p| experiment.values(p).into_iter().map(display_value).collect())
                 .collect(),
-            labels: plan.policies.iter().map(|p| p.label.clone()).collect(),
-            baseline: plan.baseline,
-            replications: plan.replications,
+            labels: experiment.policies.iter().map(|p| p.label.clone()).collect(),
+            baseline: experiment.baseline,
+            replications: experiment.replications,
         }
     }
 }
@@ -119,23 +60,23 @@ pub struct Comparison {
 impl Comparison {
     /// Computes the statistics from the `runs.csv` rows of every run, in
     /// run-id order.
-    pub fn new(plan: &Layout, rows: &[Vec<String>]) -> Self {
+    pub fn new(layout: &Layout, rows: &[Vec<String>]) -> Self {
         let metrics = metric_names();
-        let first_metric = RUN_KEYS.len() + plan.axis_paths.len();
-        let reps = plan.replications as usize;
-        let np = plan.labels.len();
+        let first_metric = RUN_KEYS.len() + layout.axis_paths.len();
+        let reps = layout.replications as usize;
+        let np = layout.labels.len();
         // values[(point * np + policy) * reps + r][metric], parsed.
         let value = |id: usize, m: usize| rows[id].get(first_metric + m).and_then(|c| c.parse::<f64>().ok());
         let series = |point: usize, policy: usize, m: usize| -> Vec<Option<f64>> {
             (0..reps).map(|r| value((point * np + policy) * reps + r, m)).collect()
         };
         let mut stats = Vec::new();
-        for point in 0..plan.point_values.len() {
+        for point in 0..layout.point_values.len() {
             for policy in 0..np {
                 for metric in 0..metrics.len() {
                     let xs = series(point, policy, metric);
-                    let diff =
-                        (policy != plan.baseline).then(|| Estimate::paired(&xs, &series(point, plan.baseline, metric)));
+                    let diff = (policy != layout.baseline)
+                        .then(|| Estimate::paired(&xs, &series(point, layout.baseline, metric)));
                     stats.push(MetricStats { point, policy, metric, estimate: Estimate::of_present(&xs), diff });
                 }
             }
@@ -150,9 +91,9 @@ impl Comparison {
     }
 
     /// The header of `comparison.csv`.
-    pub fn header(plan: &Layout) -> Vec<String> {
+    pub fn header(layout: &Layout) -> Vec<String> {
         let mut h = vec!["point".to_string()];
-        h.extend(parameter_columns(&plan.axis_paths));
+        h.extend(parameter_columns(&layout.axis_paths));
         h.extend(
             [
                 "policy",
@@ -172,19 +113,19 @@ impl Comparison {
     }
 
     /// The CSV text of `comparison.csv`.
-    pub fn to_csv(&self, plan: &Layout) -> Vec<u8> {
+    pub fn to_csv(&self, layout: &Layout) -> Vec<u8> {
         let num = |v: Option<f64>| v.map_or_else(String::new, |x| format!("{x:.6}"));
-        let baseline = &plan.labels[plan.baseline];
+        let baseline = &layout.labels[layout.baseline];
         let rows: Vec<Vec<String>> = self
             .stats
             .iter()
             .map(|s| {
                 let mut row = vec![s.point.to_string()];
-                row.extend(plan.point_values[s.point].iter().cloned());
+                row.extend(layout.point_values[s.point].iter().cloned());
                 let e = &s.estimate;
                 let d = s.diff.unwrap_or_default();
                 row.extend([
-                    plan.labels[s.policy].clone(),
+                    layout.labels[s.policy].clone(),
                     self.metrics[s.metric].clone(),
                     e.n.to_string(),
                     num(e.mean),
@@ -198,7 +139,7 @@ impl Comparison {
                 row
             })
             .collect();
-        to_csv(&Self::header(plan), &rows)
+        to_csv(&Self::header(layout), &rows)
     }
 }
 
@@ -208,6 +149,7 @@ mod tests {
     use crate::policy::PolicyRegistry;
     use crate::scenario::LoadedScenario;
     use crate::sweep::ExperimentFlags;
+    use crate::sweep::runs::run_keys;
 
     fn small() -> String {
         format!(
@@ -224,22 +166,22 @@ policies = [{ name = "local" }, { name = "threshold", label = "thr" }]"#,
     #[test]
     fn missing_values_are_left_out_and_empty_cells_mark_the_undefined() {
         let s = LoadedScenario::from_toml(&small(), "t", "t", ".".as_ref(), &[]).unwrap();
-        let plan = Plan::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
+        let experiment = Experiment::new(&s, &ExperimentFlags::default(), &PolicyRegistry::new()).unwrap();
         let metrics = metric_names();
         let lat = metrics.iter().position(|m| m == "latency_mean_ms").unwrap();
         // latency_mean_ms: local 10, 20, (none); thr 7, 15, 30.
         let lat_values = [Some("10"), Some("20"), None, Some("7"), Some("15"), Some("30")];
         let rows: Vec<Vec<String>> =
-            (0..plan.runs())
+            (0..experiment.runs())
                 .map(|id| {
-                    let mut row = run_keys(&plan, &plan.run(id));
+                    let mut row = run_keys(&experiment, &experiment.run(id));
                     row.extend((0..metrics.len()).map(|m| {
                         if m == lat { lat_values[id].unwrap_or_default().to_string() } else { "1".to_string() }
                     }));
                     row
                 })
                 .collect();
-        let layout = Layout::of(&plan);
+        let layout = Layout::of(&experiment);
         let c = Comparison::new(&layout, &rows);
         let local = c.get(0, 0, "latency_mean_ms").unwrap();
         assert_eq!((local.estimate.n, local.estimate.mean), (2, Some(15.0)));

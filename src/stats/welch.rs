@@ -12,6 +12,9 @@
 //! or identical replications), the comparison is exact: p = 0 when
 //! `d > tol`, else 1.
 
+use super::estimate::Estimate;
+use super::student;
+
 /// A sample summarised.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -24,11 +27,8 @@ pub struct Sample {
 impl Sample {
     /// The summary of `xs` (not empty).
     pub fn of(xs: &[f64]) -> Self {
-        let n = xs.len();
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let std =
-            if n < 2 { 0.0 } else { (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt() };
-        Sample { n, mean, std }
+        let e = Estimate::of(xs);
+        Sample { n: e.n, mean: e.mean.unwrap_or(f64::NAN), std: e.std.unwrap_or(0.0) }
     }
 
     fn var_of_mean(&self) -> f64 {
@@ -58,7 +58,7 @@ pub fn test(current: &Sample, baseline: &Sample, worse: f64, tolerance: f64) -> 
     let t = excess / se2.sqrt();
     let part = |v: f64, n: usize| if n < 2 { 0.0 } else { v * v / (n - 1) as f64 };
     let df = se2 * se2 / (part(v1, current.n) + part(v0, baseline.n));
-    let p_value = 1.0 - crate::sweep::student::cdf(t, df);
+    let p_value = 1.0 - student::cdf(t, df);
     Welch { excess, t: Some(t), df: Some(df), p_value }
 }
 

@@ -4,7 +4,7 @@
 //! (`offsim plan`) and Welch's test (`offsim check`), where the level is
 //! configurable and Welch's degrees of freedom are not whole numbers.
 
-use crate::special::ln_gamma;
+use super::special::ln_gamma;
 
 /// Continued fraction of the incomplete beta function (modified Lentz).
 fn beta_cf(a: f64, b: f64, x: f64) -> f64 {

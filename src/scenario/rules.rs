@@ -1,40 +1,41 @@
-//! Cross-field validation of a parsed scenario. Errors name the field by its
+//! The rules a parsed scenario must follow beyond what its types express
+//! (ranges, references between sections, unique names). Errors name the field by its
 //! path (`devices[camera].network`) and say what was expected.
 
 use super::spec::*;
 use crate::dist::DistSpec;
 use std::collections::BTreeSet;
 
-/// A validation failure: (field path, message).
+/// A broken rule: (field path, message).
 pub type Invalid = (String, String);
 
-type Check = Result<(), Invalid>;
+type Checked = Result<(), Invalid>;
 
-fn err(field: impl Into<String>, message: impl Into<String>) -> Check {
+fn err(field: impl Into<String>, message: impl Into<String>) -> Checked {
     Err((field.into(), message.into()))
 }
 
-fn finite(field: &str, v: f64) -> Check {
+fn finite(field: &str, v: f64) -> Checked {
     if v.is_finite() { Ok(()) } else { err(field, format!("expected a finite number, got {v}")) }
 }
 
-fn non_negative(field: &str, v: f64) -> Check {
+fn non_negative(field: &str, v: f64) -> Checked {
     finite(field, v)?;
     if v >= 0.0 { Ok(()) } else { err(field, format!("expected a number >= 0, got {v}")) }
 }
 
-fn positive(field: &str, v: f64) -> Check {
+fn positive(field: &str, v: f64) -> Checked {
     finite(field, v)?;
     if v > 0.0 { Ok(()) } else { err(field, format!("expected a number > 0, got {v}")) }
 }
 
-fn dist(field: &str, d: &DistSpec) -> Check {
+fn dist(field: &str, d: &DistSpec) -> Checked {
     d.validate().map_err(|m| (field.to_string(), m))
 }
 
 /// Names appear in file names, CSV cells and `--set` paths: a letter, then
 /// letters, digits, `-` or `_` (no `.`, which separates path segments).
-fn name(field: &str, n: &str) -> Check {
+fn name(field: &str, n: &str) -> Checked {
     let mut chars = n.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -45,7 +46,7 @@ fn name(field: &str, n: &str) -> Check {
 }
 
 /// A Docker Engine's url and TLS files (`field` names its table).
-fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Check {
+fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Checked {
     if !(url.starts_with("unix://") || url.starts_with("tcp://")) {
         return err(format!("{field}.url"), format!("expected unix://PATH or tcp://HOST:PORT, got `{url}`"));
     }
@@ -58,7 +59,7 @@ fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Check {
 }
 
 /// Containers have no name resolution: they are given IP addresses only.
-fn ip_address(field: &str, a: &str) -> Check {
+fn ip_address(field: &str, a: &str) -> Checked {
     match a.parse::<std::net::IpAddr>() {
         Ok(_) => Ok(()),
         Err(_) => err(field, format!("expected an IP address (containers cannot resolve names), got `{a}`")),
@@ -67,7 +68,7 @@ fn ip_address(field: &str, a: &str) -> Check {
 
 /// `[[live.hosts]]`: each a distinct engine with something to run, and
 /// every node and device class placed at most once.
-fn live_hosts(s: &Scenario, l: &LiveSpec) -> Check {
+fn live_hosts(s: &Scenario, l: &LiveSpec) -> Checked {
     for h in &l.hosts {
         name(&format!("live.hosts[{}].name", h.name), &h.name)?;
     }
@@ -122,7 +123,7 @@ fn live_hosts(s: &Scenario, l: &LiveSpec) -> Check {
 }
 
 /// Entities indexed with 16 bits internally.
-fn at_most_u16(field: &str, count: usize) -> Check {
+fn at_most_u16(field: &str, count: usize) -> Checked {
     if count <= usize::from(u16::MAX) {
         Ok(())
     } else {
@@ -130,7 +131,7 @@ fn at_most_u16(field: &str, count: usize) -> Check {
     }
 }
 
-fn unique<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> Check {
+fn unique<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> Checked {
     let mut seen = BTreeSet::new();
     for n in names {
         if !seen.insert(n) {
@@ -140,7 +141,7 @@ fn unique<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> Check {
     Ok(())
 }
 
-fn known(field: &str, what: &str, wanted: &str, names: &[&str]) -> Check {
+fn known(field: &str, what: &str, wanted: &str, names: &[&str]) -> Checked {
     if names.contains(&wanted) {
         Ok(())
     } else {
@@ -148,7 +149,7 @@ fn known(field: &str, what: &str, wanted: &str, names: &[&str]) -> Check {
     }
 }
 
-fn link(field: &str, l: &LinkSpec) -> Check {
+fn link(field: &str, l: &LinkSpec) -> Checked {
     positive(&format!("{field}.bandwidth_mbps"), l.bandwidth_mbps)?;
     non_negative(&format!("{field}.latency_ms"), l.latency_ms)?;
     if let Some(j) = &l.jitter_ms {
@@ -163,7 +164,7 @@ fn link(field: &str, l: &LinkSpec) -> Check {
 }
 
 /// Checks everything the types cannot express.
-pub fn validate(s: &Scenario) -> Check {
+pub fn check(s: &Scenario) -> Checked {
     if let Some(n) = &s.name {
         name("name", n)?;
     }
