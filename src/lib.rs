@@ -76,7 +76,7 @@ pub mod network;
 pub mod plan;
 pub mod plot;
 pub mod policy;
-pub mod report;
+pub mod results;
 pub mod run;
 pub mod scenario;
 pub mod sim;

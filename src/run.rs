@@ -1,12 +1,12 @@
 //! One simulated run of a scenario: build the policy, simulate, write the
-//! result directory ([`crate::report`]).
+//! result directory ([`crate::results`]).
 
 use crate::error::{Error, Result};
 use crate::metrics::NullSink;
 use crate::metrics::Summary;
 use crate::model::World;
 use crate::policy::{AnyPolicy, ImageInfo, Policy, PolicyContext, PolicyRegistry};
-use crate::report::{OutputDir, Provenance, open_row_files, trace_sha256, write_results};
+use crate::results::{OutputDir, Provenance, open_row_files, trace_sha256, write_results};
 use crate::scenario::LoadedScenario;
 use crate::sim::Simulation;
 use crate::workload::TraceReader;

@@ -344,7 +344,7 @@ fn user_policies_sweep_through_the_registry() {
         ..Default::default()
     };
     let report = offsim::sweep::sweep(&scenario, &registry, &opts).unwrap();
-    assert_eq!((report.ran, report.resumed, report.plan.runs()), (8, 0, 8));
+    assert_eq!((report.ran, report.resumed, report.experiment.runs()), (8, 0, 8));
     // The same decisions as `local`: every figure equal, so the paired
     // difference is exactly zero and not significant.
     let cmp = table(&t.join("comparison.csv"));

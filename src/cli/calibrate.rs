@@ -3,7 +3,7 @@
 
 use offsim::live::fidelity::calibrate::{calibrate, fragment};
 use offsim::live::run::connect;
-use offsim::report::OutputDir;
+use offsim::results::OutputDir;
 use offsim::scenario::LoadedScenario;
 use offsim::{Error, Result};
 use std::path::PathBuf;

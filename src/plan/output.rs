@@ -13,7 +13,7 @@ use super::{Outcome, PlanReport, PolicyPlan};
 use crate::error::{Error, Result};
 use crate::plot::canvas::{self, Figure};
 use crate::plot::sweep_param::MetricVsParameter;
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use crate::sweep::runs::to_csv;
 
 fn num(v: Option<f64>) -> String {

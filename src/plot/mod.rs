@@ -26,7 +26,7 @@ pub mod utilisation;
 mod validation;
 
 use crate::error::{Error, Result};
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use canvas::Figure;
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,7 @@ use super::canvas::{self, DrawError, DrawResult, Figure};
 use super::legend::{self, Entry, Key};
 use super::style;
 use crate::error::{Error, Result};
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;

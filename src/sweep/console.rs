@@ -32,7 +32,7 @@ fn table(rows: &[Vec<String>]) -> String {
 
 /// The summary text.
 pub fn summary(r: &SweepReport) -> String {
-    let experiment = &r.plan;
+    let experiment = &r.experiment;
     let total = experiment.runs();
     let seeds = match (experiment.seeds.first(), experiment.seeds.last()) {
         (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),

@@ -67,7 +67,7 @@ pub struct SweepOptions {
 #[derive(Clone, Debug)]
 pub struct SweepReport {
     /// The experiment, expanded into runs.
-    pub plan: Experiment,
+    pub experiment: Experiment,
     pub out_dir: PathBuf,
     /// Runs found already done in the directory.
     pub resumed: usize,
@@ -137,7 +137,7 @@ pub fn sweep(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &SweepO
         comparison,
         shard,
         shard_runs: mine.len(),
-        plan: experiment.clone(),
+        experiment: experiment.clone(),
     };
     if shard.is_some() {
         store.finish(&[(store::SWEEP_JSON, sweep_json.as_bytes())])?;

@@ -8,7 +8,7 @@
 //! another sweep is refused before anything in it changes.
 
 use crate::error::{Error, Result};
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -20,7 +20,7 @@ pub mod load;
 pub mod save;
 
 use crate::error::{Error, Result};
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use std::path::Path;
 
 /// What [`write`] wrote, relative to the result directory.

@@ -3,7 +3,7 @@
 
 use super::polars_err;
 use crate::error::Result;
-use crate::report::PendingFile;
+use crate::results::PendingFile;
 use polars::prelude::*;
 
 /// Writes `df` as CSV into `f`.

@@ -11,7 +11,7 @@ use crate::live::run::{live_spec, run_live_with};
 use crate::metrics::Summary;
 use crate::model::World;
 use crate::policy::PolicyRegistry;
-use crate::report::OutputDir;
+use crate::results::OutputDir;
 use crate::run::{RunOptions, run_with, simulate_with};
 use crate::scenario::{ExperimentPolicy, LoadedScenario, fragment_overrides};
 use crate::stats::Estimate;
@@ -211,9 +211,9 @@ fn fixed_trace(scenario: &LoadedScenario, seed: u64, out_dir: &Path) -> Result<L
         return Ok(scenario.clone());
     }
     let mut world = World::build(&scenario.spec, seed);
-    let planned = tasks::plan(scenario, seed, &mut world)?;
+    let workload = tasks::workload(scenario, seed, &mut world)?;
     let path = out_dir.join("trace.csv");
-    tasks::write_trace(scenario, &world, &planned, &path)?;
+    tasks::write_trace(scenario, &world, &workload, &path)?;
     let mut replay = scenario.clone();
     let absolute = std::fs::canonicalize(&path).map_err(|e| Error::io(&path, "cannot resolve", e))?;
     replay.spec.workload.trace = Some(absolute.display().to_string());

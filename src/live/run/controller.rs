@@ -1,4 +1,4 @@
-//! The live run's dispatcher: replays the planned tasks in real time, asks
+//! The live run's dispatcher: replays the workload tasks in real time, asks
 //! the policy for each through the live view, commands the workers, and
 //! turns their events and the engine's CPU measurements into the same rows
 //! and summary the simulator produces. Views, placement checks and task
@@ -14,7 +14,7 @@ use crate::engine::{NANOS_PER_SEC, SimRng, SimTime};
 use crate::error::{Error, Result};
 use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
 use crate::live::run::cluster::{Cluster, Msg};
-use crate::live::run::tasks::PlannedTask;
+use crate::live::run::tasks::WorkloadTask;
 use crate::live::run::view::LiveView;
 use crate::metrics::{SampleRow, Sink, Summary, Totals};
 use crate::model::{Purpose, World, stream};
@@ -125,7 +125,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
 
     /// Replays `tasks` (in arrival order) and waits for the last to end.
     /// Returns the summary, the sink and the policy.
-    pub fn run(mut self, tasks: &[PlannedTask], rx: &Receiver<Msg>) -> Result<(Summary, S, P)> {
+    pub fn run(mut self, tasks: &[WorkloadTask], rx: &Receiver<Msg>) -> Result<(Summary, S, P)> {
         // The first CPU reading is the baseline; the clock (and what the
         // view heard on the old one) starts afresh after it.
         self.await_baseline(rx)?;
@@ -328,7 +328,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
     }
 
     /// Decides `task` and sends it on its way.
-    fn dispatch(&mut self, task: &PlannedTask) -> Result<()> {
+    fn dispatch(&mut self, task: &WorkloadTask) -> Result<()> {
         let now = self.now();
         let a = &task.attrs;
         let view = task_view(self.world, task.id, task.device, task.arrival, a);

@@ -17,7 +17,7 @@ use crate::live::engine::sizing;
 use crate::live::worker::work;
 use crate::model::World;
 use crate::policy::{Policy, PolicyRegistry};
-use crate::report::{LiveManifest, OutputDir, Provenance, open_row_files, trace_sha256, write_results};
+use crate::results::{LiveManifest, OutputDir, Provenance, open_row_files, trace_sha256, write_results};
 use crate::run::{RunOptions, RunReport, build_policy};
 use crate::scenario::{LiveSpec, LoadedScenario};
 use std::path::Path;
@@ -79,7 +79,7 @@ pub fn run_live_with(
     let trace_sha256 = trace_sha256(scenario)?;
     let mut world = World::build(spec, seed);
     world.preload(&policy.preload());
-    let planned = tasks::plan(scenario, seed, &mut world)?;
+    let workload = tasks::workload(scenario, seed, &mut world)?;
     let preloads = preloads(scenario, &policy);
     let loop_rate = work::measure_loop_rate();
 
@@ -91,7 +91,7 @@ pub fn run_live_with(
     let settings = WorkerSettings { seed, loop_rate, preloads };
     let mut cluster = Cluster::start(engines, &world, spec, live, entities, &settings, &tx)?;
     drop(tx);
-    let outcome = Controller::new(&world, &mut cluster, policy, seed, sink).run(&planned, &rx);
+    let outcome = Controller::new(&world, &mut cluster, policy, seed, sink).run(&workload, &rx);
     drop(cluster);
     let (summary, sink, _) = outcome?;
     let live_info = LiveManifest {

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// One task of the workload.
 #[derive(Clone, Debug)]
-pub struct PlannedTask {
+pub struct WorkloadTask {
     pub id: u64,
     pub device: u32,
     pub arrival: SimTime,
@@ -24,7 +24,7 @@ pub struct PlannedTask {
 
 /// Every task of `scenario` under `seed`, in arrival order (arrivals after
 /// `simulation.horizon_s` are left out, as the simulator never reaches them).
-pub fn plan(scenario: &LoadedScenario, seed: u64, world: &mut World) -> Result<Vec<PlannedTask>> {
+pub fn workload(scenario: &LoadedScenario, seed: u64, world: &mut World) -> Result<Vec<WorkloadTask>> {
     let spec = &scenario.spec;
     let horizon = spec.simulation.horizon_s.map_or(SimTime::MAX, |h| SimTime(crate::engine::nanos_from_secs(h)));
     let mut tasks = Vec::new();
@@ -34,7 +34,7 @@ pub fn plan(scenario: &LoadedScenario, seed: u64, world: &mut World) -> Result<V
             if row.arrival > horizon {
                 break;
             }
-            tasks.push(PlannedTask { id: row.id, device: row.device, arrival: row.arrival, attrs: row.attrs });
+            tasks.push(WorkloadTask { id: row.id, device: row.device, arrival: row.arrival, attrs: row.attrs });
         }
         return Ok(tasks);
     }
@@ -58,14 +58,14 @@ pub fn plan(scenario: &LoadedScenario, seed: u64, world: &mut World) -> Result<V
             next.push(Reverse((t, seq, device)));
             seq += 1;
         }
-        tasks.push(PlannedTask { id: tasks.len() as u64, device, arrival: now, attrs });
+        tasks.push(WorkloadTask { id: tasks.len() as u64, device, arrival: now, attrs });
     }
     Ok(tasks)
 }
 
 /// Writes generated `tasks` as a trace file (see docs/trace-format.md) that
 /// replays them exactly: times in whole nanoseconds, sizes in bytes.
-pub fn write_trace(scenario: &LoadedScenario, world: &World, tasks: &[PlannedTask], path: &Path) -> Result<()> {
+pub fn write_trace(scenario: &LoadedScenario, world: &World, tasks: &[WorkloadTask], path: &Path) -> Result<()> {
     let spec = &scenario.spec;
     let fail = |e| Error::io(path, "cannot write the trace", e);
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
@@ -115,7 +115,7 @@ mod tests {
     fn generated_tasks_match_the_simulated_ones() {
         let s = scenario();
         let mut world = World::build(&s.spec, 5);
-        let tasks = plan(&s, 5, &mut world).unwrap();
+        let tasks = workload(&s, 5, &mut world).unwrap();
         let summary = crate::run::simulate(&s, 5).unwrap();
         assert_eq!(tasks.len() as u64, summary.tasks + summary.warmup_tasks);
         assert!(tasks.windows(2).all(|w| w[0].arrival <= w[1].arrival && w[0].id < w[1].id));
@@ -125,7 +125,7 @@ mod tests {
     fn a_written_trace_replays_the_same_tasks() {
         let s = scenario();
         let mut world = World::build(&s.spec, 9);
-        let tasks = plan(&s, 9, &mut world).unwrap();
+        let tasks = workload(&s, 9, &mut world).unwrap();
         let dir = std::env::temp_dir().join(format!("offsim-trace-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("trace.csv");
@@ -136,7 +136,7 @@ mod tests {
             d.workload = None;
         }
         let mut world2 = World::build(&replay.spec, 9);
-        let again = plan(&replay, 9, &mut world2).unwrap();
+        let again = workload(&replay, 9, &mut world2).unwrap();
         let replayed = crate::run::simulate(&replay, 9).unwrap().tasks;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(again.len(), tasks.len());

@@ -211,7 +211,7 @@ power = { idle_w = 1, busy_w = 2 }
         assert_eq!(simulated.0.len(), 3);
 
         let mut world = World::build(&s.spec, 3);
-        let tasks = crate::live::run::tasks::plan(&s, 3, &mut world).unwrap();
+        let tasks = crate::live::run::tasks::workload(&s, 3, &mut world).unwrap();
         assert_eq!(world.nodes[0].memory_bytes, 2_000_000_000, "rounded, not truncated");
         let mut view = LiveView::new(&world);
         let mut live = Recorder::default();

@@ -5,12 +5,12 @@
 
 mod atomic;
 mod csv_sink;
+mod directory;
 mod manifest;
-mod results;
 mod summary_csv;
 
 pub use atomic::{OutputDir, PendingFile};
 pub use csv_sink::CsvSink;
+pub use directory::{Provenance, RESULT_FILES, open_row_files, trace_sha256, write_results};
 pub use manifest::{LiveManifest, Manifest, RNG_CRATES, rng_crates};
-pub use results::{Provenance, RESULT_FILES, open_row_files, trace_sha256, write_results};
 pub use summary_csv::write_summary;

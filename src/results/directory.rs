@@ -93,7 +93,7 @@ pub fn write_results(
         policy: spec.policy.name.clone(),
         command_line: p.command_line.to_vec(),
         rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
-        rng_crates: crate::report::rng_crates(),
+        rng_crates: crate::results::rng_crates(),
         files: files.clone(),
         events: summary.totals.events,
         sim_end_s: summary.totals.end_s,
