@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A second Docker Engine on this machine, on TCP with mutual TLS, for the
-# tests that spread one live run over several engines (tests/live_engines.rs).
+# tests that spread one live run over several engines (tests/it/live/engines.rs).
 #
 #   eval "$(bash .ci/second-engine.sh start)"   # prints the variables the tests read
 #   bash .ci/second-engine.sh stop              # removes everything it made

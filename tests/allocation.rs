@@ -5,6 +5,10 @@
 //! discards them: the second run handles about twice as many events, yet may
 //! allocate only a bounded number of times more (capacity growth of a few
 //! buffers when a rare peak of pending events or live tasks is reached).
+//!
+//! A binary of its own, outside `tests/it/`: a global allocator is one per
+//! binary, and in the shared one it would sit under every other test's
+//! allocations too.
 
 use offsim::metrics::NullSink;
 use offsim::policy::PolicyRegistry;

@@ -9,24 +9,16 @@
 //! Every case runs the binary three times: into a `--out` directory that
 //! does not exist, into an existing empty one, and with `--dry-run`.
 
-mod common;
-
-use common::TempDir;
+use crate::helpers::{Outcome, TempDir, repo, run_in, snapshot};
 use std::ffi::OsString;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 /// Files a successful run writes.
 const RESULT_FILES: [&str; 4] = ["tasks.csv", "summary.csv", "utilisation.csv", "manifest.json"];
 
-/// A run taking longer than this has hung; it is killed and the case fails.
-const TIMEOUT: Duration = Duration::from_secs(60);
-
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad_input").join(name)
+    repo("tests/fixtures/bad_input").join(name)
 }
 
 /// `<fixture>:<line>:`, how a trace error starts.
@@ -34,57 +26,9 @@ fn at_line(trace: &str, line: u32) -> String {
     format!("{}:{line}:", fixture(trace).display())
 }
 
-/// What one run of the binary did.
-struct Outcome {
-    command: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "`{}` exited with {}\n--- stdout\n{}--- stderr\n{}",
-            self.command,
-            self.code.map_or_else(|| "a signal (or was killed after hanging)".to_string(), |c| c.to_string()),
-            self.stdout,
-            self.stderr
-        )
-    }
-}
-
-/// Runs `offsim run <args>` with the working directory `tmp` (so a default
-/// `results/` directory would land there), capturing its output in files
-/// under `tmp`; kills it after [`TIMEOUT`].
-fn offsim(tmp: &TempDir, args: &[OsString]) -> Outcome {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, Ordering::Relaxed);
-    let (out_path, err_path) = (tmp.join(&format!("run-{n}.stdout")), tmp.join(&format!("run-{n}.stderr")));
-    let command = std::iter::once("offsim run".to_string())
-        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offsim"))
-        .arg("run")
-        .args(args)
-        .current_dir(&tmp.0)
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).expect("stdout file"))
-        .stderr(File::create(&err_path).expect("stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
-    let code = common::wait_with_timeout(&mut child, TIMEOUT);
-    let stdout = fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = fs::remove_file(out_path);
-    let _ = fs::remove_file(err_path);
-    Outcome { command, code, stdout, stderr }
-}
-
-/// `scenario extra... [--out out] [--dry-run]` as arguments.
+/// `run scenario extra... [--out out] [--dry-run]` as arguments.
 fn args(scenario: &Path, extra: &[&str], out: Option<&Path>, dry_run: bool) -> Vec<OsString> {
-    let mut v: Vec<OsString> = vec![scenario.into()];
+    let mut v: Vec<OsString> = vec!["run".into(), scenario.into()];
     v.extend(extra.iter().map(OsString::from));
     if let Some(out) = out {
         v.extend([OsString::from("--out"), out.into()]);
@@ -151,7 +95,7 @@ fn assert_rejected(case: &str, scenario: &Path, extra: &[&str], expected: &[Stri
     let tmp = TempDir::new("bad-input", case);
 
     let fresh = tmp.join("fresh-out");
-    let o = offsim(&tmp, &args(scenario, extra, Some(&fresh), false));
+    let o = run_in(&tmp, &args(scenario, extra, Some(&fresh), false));
     let mut problems = rejection_problems(&o, expected);
     if fresh.exists() {
         problems.push(format!("{} did not exist before the run but does afterwards", fresh.display()));
@@ -163,7 +107,7 @@ fn assert_rejected(case: &str, scenario: &Path, extra: &[&str], expected: &[Stri
 
     let existing = tmp.join("existing-out");
     fs::create_dir(&existing).expect("create the existing output directory");
-    let o = offsim(&tmp, &args(scenario, extra, Some(&existing), false));
+    let o = run_in(&tmp, &args(scenario, extra, Some(&existing), false));
     let mut problems = rejection_problems(&o, expected);
     if existing.is_dir() {
         problems.extend(leftover_problems(&existing));
@@ -172,7 +116,7 @@ fn assert_rejected(case: &str, scenario: &Path, extra: &[&str], expected: &[Stri
     }
     fail_case(case, "--out names an existing empty directory", &problems, &o);
 
-    let o = offsim(&tmp, &args(scenario, extra, None, true));
+    let o = run_in(&tmp, &args(scenario, extra, None, true));
     let mut problems = rejection_problems(&o, expected);
     if tmp.join("results").exists() {
         problems.push("a `results` directory was created".into());
@@ -420,7 +364,7 @@ fn unwritable_output_directory_under_a_regular_file() {
     fs::write(&afile, "not a directory\n").expect("write afile");
     let out = afile.join("out");
     let reason = os_error(fs::create_dir_all(&out));
-    let o = offsim(&tmp, &args(&fixture("valid.toml"), &[], Some(&out), false));
+    let o = run_in(&tmp, &args(&fixture("valid.toml"), &[], Some(&out), false));
     let mut problems =
         rejection_problems(&o, &[out.display().to_string(), "cannot create the output directory".into(), reason]);
     if fs::read_to_string(&afile).ok().as_deref() != Some("not a directory\n") {
@@ -434,7 +378,7 @@ fn output_path_is_a_regular_file() {
     let tmp = TempDir::new("bad-input", "out_is_file");
     let afile = tmp.join("afile");
     fs::write(&afile, "not a directory\n").expect("write afile");
-    let o = offsim(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&afile), false));
+    let o = run_in(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&afile), false));
     let reason = os_error(fs::create_dir(&afile));
     let mut problems = rejection_problems(&o, &[afile.display().to_string(), "output directory".into(), reason]);
     if fs::read_to_string(&afile).ok().as_deref() != Some("not a directory\n") {
@@ -447,35 +391,20 @@ fn output_path_is_a_regular_file() {
     fail_case("out_is_file", "--out is a regular file", &problems, &o);
 }
 
-/// Every file under `dir` (recursively, e.g. plots/) with its bytes, sorted.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    for name in entries(dir) {
-        let path = dir.join(&name);
-        if path.is_dir() {
-            files.extend(snapshot(&path).into_iter().map(|(n, b)| (format!("{name}/{n}"), b)));
-        } else {
-            files.push((name, fs::read(&path).expect("read a result")));
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn failed_run_leaves_an_earlier_runs_results_untouched() {
     let tmp = TempDir::new("bad-input", "keep_earlier");
     let out = tmp.join("out");
-    let ok = offsim(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&out), false));
+    let ok = run_in(&tmp, &args(&fixture("trace_ok.toml"), &[], Some(&out), false));
     assert_eq!(ok.code, Some(0), "the first run should succeed\n{}", ok.describe());
     let before = snapshot(&out);
-    let names: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(RESULT_FILES.iter().all(|f| names.contains(f)), "{names:?}");
-    let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
+    let names: Vec<&Path> = before.keys().map(PathBuf::as_path).collect();
+    assert!(RESULT_FILES.iter().all(|f| names.contains(&Path::new(f))), "{names:?}");
+    let o = run_in(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
     let mut problems = rejection_problems(&o, &[at_line("trace_late_error.csv", 501)]);
     let after = snapshot(&out);
     if after != before {
-        let names: Vec<&str> = after.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&Path> = after.keys().map(PathBuf::as_path).collect();
         problems.push(format!("the earlier results changed: the directory now holds {names:?}"));
     }
     fail_case("keep_earlier", "a failing run into a directory of results", &problems, &o);
@@ -487,7 +416,7 @@ fn failed_run_removes_the_directories_it_created() {
     // `a/b` behind either.
     let tmp = TempDir::new("bad-input", "nested_out");
     let out = tmp.join("new/deeper/out");
-    let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
+    let o = run_in(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), false));
     let mut problems = rejection_problems(&o, &[at_line("trace_late_error.csv", 501)]);
     for dir in [tmp.join("new/deeper/out"), tmp.join("new/deeper"), tmp.join("new")] {
         if dir.exists() {
@@ -510,7 +439,7 @@ fn dry_run_of_valid_scenarios_exits_0_and_writes_nothing() {
         let existing = tmp.join("existing");
         fs::create_dir(&existing).expect("create a directory");
         for target in [Some(out.as_path()), Some(existing.as_path()), None] {
-            let o = offsim(&tmp, &args(&fixture(scenario), &[], target, true));
+            let o = run_in(&tmp, &args(&fixture(scenario), &[], target, true));
             let mut problems = Vec::new();
             if o.code != Some(0) {
                 problems.push(format!("exit code {:?}, expected 0", o.code));
@@ -538,7 +467,7 @@ fn dry_run_of_valid_scenarios_exits_0_and_writes_nothing() {
 fn dry_run_of_a_bad_trace_exits_2() {
     let tmp = TempDir::new("bad-input", "dry_run_bad");
     let out = tmp.join("out");
-    let o = offsim(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), true));
+    let o = run_in(&tmp, &args(&fixture("trace_late_error.toml"), &[], Some(&out), true));
     let mut problems =
         rejection_problems(&o, &[at_line("trace_late_error.csv", 501), "`work_mcycles` is `abc`".into()]);
     if out.exists() {

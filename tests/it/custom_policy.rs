@@ -2,18 +2,18 @@
 //! registered by name, built from a scenario's `[policy]` table (with its
 //! own parameter checks) and decides every task of a run.
 
-#[path = "../examples/custom_policy.rs"]
+#[path = "../../examples/custom_policy.rs"]
 mod example;
 
+use crate::helpers::repo;
 use offsim::policy::PolicyRegistry;
 use offsim::run::{build_policy, simulate_with};
 use offsim::scenario::LoadedScenario;
 
 fn quickstart(policy: &str) -> LoadedScenario {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
     let overrides =
         [format!("policy={policy}"), "workload.duration_s=120".to_string(), "devices.camera.battery_j=600".to_string()];
-    LoadedScenario::from_file(path.as_ref(), &overrides).unwrap()
+    LoadedScenario::from_file(&repo("scenarios/quickstart.toml"), &overrides).unwrap()
 }
 
 #[test]

@@ -8,74 +8,43 @@
 //!
 //! A test that finds either engine missing says `SKIPPED` on stderr and
 //! passes, unless `OFFSIM_REQUIRE_DOCKER` is set, in which case it fails.
-//! The live tests run one at a time and remove what they create on both
-//! engines, even when they fail. The test of `--cleanup` removes every
+//! The live tests run one at a time, with the other live tests, and remove
+//! what they create on both engines, even when they fail. The test of `--cleanup` removes every
 //! offsim object on both engines, as that command does. Bad host fields
 //! need no engine.
 
-mod common;
-mod docker_api;
-
-use common::TempDir;
-use offsim::live::engine::engines::Engines;
-use offsim::live::engine::image::WorkerImage;
+use super::{
+    CommandGuard, EDGE, TestImage, device, docker_api, has_image, interrupt, leftovers, one_at_a_time, scenario_head,
+};
+use crate::helpers::{TempDir, offsim, rows, run};
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
 use offsim::run::RunOptions;
 use offsim::scenario::LoadedScenario;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// A sensor and the cloud node on the local engine; a camera and the edge
 /// node on host `second`. `random` places tasks locally and on both nodes,
 /// so tasks cross between the engines both ways.
-const SPREAD: &str = r#"
-name = "live-spread"
-policy = { name = "random" }
-simulation = { seed = 3 }
-workload = { duration_s = 4 }
-outputs = { utilisation_interval_ms = 500 }
-dispatcher = { heartbeat_ms = 500 }
-[live]
-host_core_ghz = 3.0
-[[live.hosts]]
+fn spread() -> String {
+    let hosts = r#"[[live.hosts]]
 name = "second"
 url = "URL"
 tls_ca = "CERTS/ca.pem"
 tls_cert = "CERTS/cert.pem"
 tls_key = "CERTS/key.pem"
 place = ["edge", "camera"]
-[[networks]]
+"#;
+    let wifi = r#"[[networks]]
 name = "wifi"
 up = { bandwidth_mbps = 20, latency_ms = 5 }
 down = { bandwidth_mbps = 40, latency_ms = 5 }
-[[devices]]
-name = "sensor"
-network = "wifi"
-speed_ghz = 0.6
-power = { idle_w = 1, busy_w = 3, tx_w = 1.5, rx_w = 1 }
-protocol = { kind = "raw" }
-workload = { rate_per_s = 4, work_mcycles = { kind = "exponential", mean = 30 }, input_kb = { kind = "constant", value = 20 }, output_kb = { kind = "constant", value = 1 } }
-[[devices]]
-name = "camera"
-network = "wifi"
-speed_ghz = 0.6
-power = { idle_w = 1, busy_w = 3, tx_w = 1.5, rx_w = 1 }
-protocol = { kind = "raw" }
-workload = { rate_per_s = 4, work_mcycles = { kind = "exponential", mean = 30 }, input_kb = { kind = "constant", value = 20 }, output_kb = { kind = "constant", value = 1 } }
-[[nodes]]
-name = "edge"
-tier = "edge"
-cores = 2
-speed_ghz = 1.2
-up = { bandwidth_mbps = 100, latency_ms = 2 }
-down = { bandwidth_mbps = 100, latency_ms = 2 }
-power = { idle_w = 20, busy_w = 60 }
-[[nodes]]
+"#;
+    let cloud = r#"[[nodes]]
 name = "cloud"
 tier = "cloud"
 cores = 1
@@ -84,9 +53,8 @@ up = { bandwidth_mbps = 100, latency_ms = 10 }
 down = { bandwidth_mbps = 100, latency_ms = 10 }
 power = { idle_w = 20, busy_w = 60 }
 "#;
-
-/// Live runs one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    format!("{}{hosts}{wifi}{}{}{EDGE}{cloud}", scenario_head("live-spread"), device("sensor"), device("camera"))
+}
 
 /// The second engine, as `.ci/second-engine.sh` describes it.
 struct Second {
@@ -120,7 +88,7 @@ impl Second {
 
     /// The spread scenario, on this engine, written to `dir`.
     fn scenario(&self, dir: &TempDir, duration_s: u32) -> PathBuf {
-        let text = SPREAD
+        let text = spread()
             .replace("URL", &self.url)
             .replace("CERTS", self.certs.to_str().unwrap())
             .replace("duration_s = 4", &format!("duration_s = {duration_s}"));
@@ -156,60 +124,10 @@ fn workers(host: &str) -> BTreeMap<String, Vec<u64>> {
         .collect()
 }
 
-/// Worker containers and offsim networks on the engine at `host`.
-fn leftovers(host: &str) -> usize {
-    workers(host).len() + docker_api::listed_at(host, "networks", "io.offsim.managed=true").len()
-}
-
-/// Force-removes every offsim container and network, and the image
-/// `image` if given, on the engine at `host`, through the engine's own API.
-fn purge(host: &str, image: Option<&str>) {
-    for c in docker_api::listed_at(host, "containers", "io.offsim.managed=true") {
-        docker_api::request_at(host, "DELETE", &format!("/containers/{}?force=1&v=1", c["Id"].as_str().unwrap()));
-    }
-    for n in docker_api::listed_at(host, "networks", "io.offsim.managed=true") {
-        docker_api::request_at(host, "DELETE", &format!("/networks/{}", n["Id"].as_str().unwrap()));
-    }
-    if let Some(tag) = image {
-        docker_api::request_at(host, "DELETE", &format!("/images/{tag}?force=1"));
-    }
-}
-
-/// Whether the engine at `host` has the image `tag`.
-fn has_image(host: &str, tag: &str) -> bool {
-    docker_api::request_at(host, "GET", &format!("/images/{tag}/json")).0 == 200
-}
-
-/// What `offsim live` runs leave, removed from both engines when dropped:
-/// containers, networks, and the image the command builds (tagged by the
-/// binary's hash) where it was not there before.
-struct CommandGuard {
-    engines: [String; 2],
-    tag: String,
-    existed: [bool; 2],
-}
-
-impl CommandGuard {
-    fn new(second: &Second) -> CommandGuard {
-        let engines = second.engines();
-        let tag = WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().tag;
-        let existed = [has_image(&engines[0], &tag), has_image(&engines[1], &tag)];
-        CommandGuard { engines, tag, existed }
-    }
-}
-
-impl Drop for CommandGuard {
-    fn drop(&mut self) {
-        for (host, existed) in self.engines.iter().zip(self.existed) {
-            purge(host, (!existed).then_some(self.tag.as_str()));
-        }
-    }
-}
-
 /// Starts `offsim live SCENARIO` and waits until it has worker containers
 /// on both engines (a node on each).
 fn start_spread_run(second: &Second, scenario: &Path, out: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offsim"))
+    let mut child = offsim()
         .args(["live", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-plots"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -231,41 +149,19 @@ fn start_spread_run(second: &Second, scenario: &Path, out: &Path) -> Child {
 
 /// The spread scenario with `hosts` in place of its `[[live.hosts]]`.
 fn with_hosts(hosts: &str) -> String {
-    let section = &SPREAD[SPREAD.find("[[live.hosts]]").unwrap()..SPREAD.find("[[networks]]").unwrap()];
-    SPREAD.replace(section, &format!("{hosts}\n"))
-}
-
-fn offsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offsim")).args(args).output().unwrap()
-}
-
-fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path).unwrap().records().map(Result::unwrap).collect()
-}
-
-/// Both engines holding a worker image with this test's own tag, removed
-/// from both when dropped.
-struct TestImage(Engines);
-
-impl Drop for TestImage {
-    fn drop(&mut self) {
-        if let Err(e) = self.0.remove_image() {
-            eprintln!("could not remove test image {}: {e}", self.0.image());
-        }
-    }
+    let spread = spread();
+    let section = &spread[spread.find("[[live.hosts]]").unwrap()..spread.find("[[networks]]").unwrap()];
+    spread.replace(section, &format!("{hosts}\n"))
 }
 
 #[test]
 fn a_run_spread_over_two_engines_runs_tasks_on_both_and_removes_everything() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
     let test = "a_run_spread_over_two_engines";
     let Some(second) = Second::or_skip(test) else { return };
     let dir = TempDir::new("live-engines", "spread");
     let scenario = LoadedScenario::from_file(&second.scenario(&dir, 4), &[]).unwrap();
-    let tag = format!("offsim-worker:test-{}-spread", std::process::id());
-    let image = WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag);
-    let engines = Engines::connect(&scenario.spec, scenario.spec.live.as_ref().unwrap(), &image).unwrap();
-    let test_image = TestImage(engines);
+    let test_image = TestImage::connect(test, &scenario);
     let engines = &test_image.0;
     let [local, remote] = second.engines();
     assert!(has_image(&local, engines.image()) && has_image(&remote, engines.image()), "built on both");
@@ -341,18 +237,14 @@ fn a_run_spread_over_two_engines_runs_tasks_on_both_and_removes_everything() {
 
 #[test]
 fn an_interrupted_spread_run_leaves_nothing_on_either_engine() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
     let Some(second) = Second::or_skip("an_interrupted_spread_run") else { return };
-    let _guard = CommandGuard::new(&second);
+    let _guard = CommandGuard::new(&second.engines());
     let dir = TempDir::new("live-engines", "interrupt");
     let scenario = second.scenario(&dir, 60);
-    let mut child = start_spread_run(&second, &scenario, &dir.join("out"));
+    let child = start_spread_run(&second, &scenario, &dir.join("out"));
     std::thread::sleep(Duration::from_secs(2));
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let code = common::wait_with_timeout(&mut child, Duration::from_secs(60));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let [local, remote] = second.engines();
@@ -362,9 +254,9 @@ fn an_interrupted_spread_run_leaves_nothing_on_either_engine() {
 
 #[test]
 fn cleanup_with_the_scenario_cleans_both_engines() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
     let Some(second) = Second::or_skip("cleanup_with_the_scenario") else { return };
-    let guard = CommandGuard::new(&second);
+    let guard = CommandGuard::new(&second.engines());
     let dir = TempDir::new("live-engines", "cleanup");
     let scenario = second.scenario(&dir, 60);
     // A run killed outright cannot remove anything: its containers and
@@ -376,7 +268,7 @@ fn cleanup_with_the_scenario_cleans_both_engines() {
     assert_eq!((workers(&local).len(), workers(&remote).len()), (2, 2), "the killed run's containers stay");
     assert!(leftovers(&local) > 2 && leftovers(&remote) > 2, "and its networks");
 
-    let output = offsim(&["live", "--cleanup", scenario.to_str().unwrap()]);
+    let output = run(&["live", "--cleanup", scenario.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
@@ -438,7 +330,7 @@ fn bad_host_fields_are_refused_naming_the_field() {
         let text = with_hosts(&hosts);
         let path = dir.join("bad.toml");
         std::fs::write(&path, text).unwrap();
-        let output = offsim(&["live", path.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+        let output = run(&["live", path.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{hosts}: {stderr}");
         assert!(stderr.contains(expected), "{hosts}: expected `{expected}` in: {stderr}");
@@ -471,7 +363,7 @@ fn an_unreadable_tls_file_or_an_unreachable_host_is_a_clear_error() {
         ),
     ] {
         for command in [vec!["live", path.to_str().unwrap()], vec!["live", "--cleanup", path.to_str().unwrap()]] {
-            let output = offsim(&command);
+            let output = run(&command);
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
             assert!(stderr.contains(&expected), "{command:?}: expected `{expected}` in: {stderr}");

@@ -1,35 +1,16 @@
 //! `offsim plan` against queueing theory: the smallest number of cores of an
 //! M/M/c node whose mean wait meets an objective, compared with Erlang C.
 
-mod common;
-
-use common::TempDir;
+use crate::helpers::{TempDir, erlang_c, repo, rows, run};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan/mmc.toml")
-}
+use std::path::Path;
+use std::process::Output;
 
 fn plan(out: &Path, args: &[&str]) -> Output {
-    let f = fixture();
+    let f = repo("tests/fixtures/plan/mmc.toml");
     let mut a = vec!["plan", f.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "2"];
     a.extend_from_slice(args);
-    Command::new(env!("CARGO_BIN_EXE_offsim")).args(&a).output().expect("offsim runs")
-}
-
-/// Erlang C: the probability that an arrival waits in M/M/c with offered
-/// load `a` = lambda / mu.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let mut term = 1.0;
-    let mut below = 0.0;
-    for k in 0..c {
-        below += term;
-        term *= a / f64::from(k + 1);
-    }
-    let waiting = term / (1.0 - a / f64::from(c));
-    waiting / (below + waiting)
+    run(&a)
 }
 
 /// Mean wait in ms of M/M/c (infinite when unstable).
@@ -39,10 +20,6 @@ fn wq_ms(c: u32, lambda: f64, mu: f64) -> f64 {
     } else {
         1e3 * erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)
     }
-}
-
-fn rows(path: &Path) -> Vec<Vec<String>> {
-    csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap().iter().map(String::from).collect()).collect()
 }
 
 #[test]
@@ -82,18 +59,18 @@ fn mmc_sizing_matches_erlang_c() {
     let sizing = rows(&t.join("sizing.csv"));
     assert_eq!(sizing.len(), 1);
     let row = &sizing[0];
-    assert_eq!((row[0].as_str(), row[4].as_str(), row[5].as_str()), ("offload", "8", "met"));
+    assert_eq!((&row[0], &row[4], &row[5]), ("offload", "8", "met"));
     let probes: usize = row[8].parse().unwrap();
     assert!(probes <= 8, "galloping and bisection, not a scan of 64 values: {probes} probes");
-    assert_eq!(row[11], "wait_mean_ms<=1", "just below the answer the wait objective fails");
+    assert_eq!(&row[11], "wait_mean_ms<=1", "just below the answer the wait objective fails");
     // The curve: two objectives at every probed value, with the bound
     // above the mean for an upper limit.
     let curve = rows(&t.join("curve.csv"));
     assert_eq!(curve.len(), 2 * probes);
-    for r in curve.iter().filter(|r| r[4] == "wait_mean_ms") {
+    for r in curve.iter().filter(|r| &r[4] == "wait_mean_ms") {
         let (c, mean, bound): (u32, f64, f64) = (r[2].parse().unwrap(), r[9].parse().unwrap(), r[14].parse().unwrap());
         assert!(bound >= mean);
-        assert_eq!(r[15] == "true", c >= 8, "{r:?}");
+        assert_eq!(&r[15] == "true", c >= 8, "{r:?}");
         let theory = wq_ms(c, lambda, mu);
         if theory.is_finite() && c >= 6 {
             assert!((mean - theory).abs() < 0.3 * theory, "c = {c}: {mean} ms against Erlang C's {theory} ms");
@@ -112,7 +89,7 @@ fn an_objective_no_value_meets_is_reported() {
         "{text}"
     );
     let sizing = rows(&t.join("sizing.csv"));
-    assert_eq!((sizing[0][4].as_str(), sizing[0][5].as_str()), ("", "not_met_in_range"));
+    assert_eq!((&sizing[0][4], &sizing[0][5]), ("", "not_met_in_range"));
 }
 
 #[test]

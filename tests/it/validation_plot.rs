@@ -3,12 +3,8 @@
 //! PNG decoded: size, colours, drawn pixels; the SVG names the policies),
 //! and a missing or malformed table is an error naming the file.
 
-mod common;
-
-use common::TempDir;
-use std::collections::BTreeSet;
+use crate::helpers::{Png, TempDir, png_content};
 use std::fs;
-use std::path::Path;
 
 const HEADER: &str = "policy,metric,simulated,live_median,live_ci95_lo,live_ci95_hi,error,error_unit\n";
 
@@ -38,20 +34,6 @@ threshold,device_energy_j,95.4,101.1,97.0,104.6,0.0598,relative
 threshold,node_energy_j,88.1,80.2,76.0,85.9,-0.0897,relative
 ";
 
-/// Decodes a PNG; returns (width, height, distinct colours, fraction of
-/// non-white pixels).
-fn png_content(path: &Path) -> (u32, u32, usize, f64) {
-    let decoder = png::Decoder::new(fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let samples = info.color_type.samples();
-    let pixels: Vec<(u8, u8, u8)> = buf[..info.buffer_size()].chunks(samples).map(|p| (p[0], p[1], p[2])).collect();
-    let colours: BTreeSet<_> = pixels.iter().collect();
-    let inked = pixels.iter().filter(|&&p| p != (255, 255, 255)).count();
-    (info.width, info.height, colours.len(), inked as f64 / pixels.len() as f64)
-}
-
 #[test]
 fn draws_the_validation_table_and_rejects_a_malformed_one() {
     let dir = TempDir::new("validation-plot", "good");
@@ -59,8 +41,8 @@ fn draws_the_validation_table_and_rejects_a_malformed_one() {
     let written = offsim::plot::render_validation(&dir.0).unwrap();
     assert_eq!(written, ["validation.png", "validation.svg"]);
 
-    let (w, h, colours, inked) = png_content(&dir.join("plots/validation.png"));
-    assert_eq!((w, h), offsim::plot::style::SIZE);
+    let Png { size, colours, inked } = png_content(&dir.join("plots/validation.png"));
+    assert_eq!(size, offsim::plot::style::SIZE);
     assert!(colours >= 5, "only {colours} colours");
     assert!(inked > 0.02, "only {:.1} % of pixels drawn", 100.0 * inked);
     let svg = fs::read_to_string(dir.join("plots/validation.svg")).unwrap();

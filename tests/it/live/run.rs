@@ -6,114 +6,57 @@
 //!
 //! A test that finds no engine says `SKIPPED` on stderr and passes, unless
 //! `OFFSIM_REQUIRE_DOCKER` is set (as `.ci/run` does), in which case it
-//! fails. The tests run one at a time (live runs need the host's cores) and
+//! fails. The tests run one at a time, with the other live tests, and
 //! remove every image they build, even when they fail.
 
-mod common;
-mod docker_api;
-
-use common::TempDir;
-use offsim::live::engine::engines::Engines;
-use offsim::live::engine::image::WorkerImage;
+use super::{CommandGuard, EDGE, TestImage, device, docker_api, interrupt, leftovers, one_at_a_time, scenario_head};
+use crate::helpers::{TempDir, offsim, rows, run};
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
 use offsim::run::RunOptions;
 use offsim::scenario::LoadedScenario;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Two sensors and an edge node for four seconds; `random` places tasks
 /// both locally and on the node.
-const TINY: &str = r#"
-name = "live-tiny"
-policy = { name = "random" }
-simulation = { seed = 3 }
-workload = { duration_s = 4 }
-outputs = { utilisation_interval_ms = 500 }
-dispatcher = { heartbeat_ms = 500 }
-[live]
-host_core_ghz = 3.0
-[[networks]]
+fn tiny_text() -> String {
+    let wifi = r#"[[networks]]
 name = "wifi"
 up = { bandwidth_mbps = 20, latency_ms = 5, jitter_ms = { kind = "uniform", low = 0, high = 2 } }
 down = { bandwidth_mbps = 40, latency_ms = 5 }
-[[devices]]
-name = "sensor"
-count = 2
-network = "wifi"
-speed_ghz = 0.6
-power = { idle_w = 1, busy_w = 3, tx_w = 1.5, rx_w = 1 }
-protocol = { kind = "raw" }
-workload = { rate_per_s = 4, work_mcycles = { kind = "exponential", mean = 30 }, input_kb = { kind = "constant", value = 20 }, output_kb = { kind = "constant", value = 1 } }
-[[nodes]]
-name = "edge"
-tier = "edge"
-cores = 2
-speed_ghz = 1.2
-up = { bandwidth_mbps = 100, latency_ms = 2 }
-down = { bandwidth_mbps = 100, latency_ms = 2 }
-power = { idle_w = 20, busy_w = 60 }
 "#;
-
-/// Live runs one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The scenario's engine holding a worker image with this test's own tag,
-/// removed when dropped.
-struct Live {
-    engines: Engines,
-}
-
-impl Live {
-    /// `None` (the test is skipped) when no engine is reachable.
-    fn new(test: &str, scenario: &LoadedScenario) -> Option<Live> {
-        docker_api::engine_or_skip(test)?;
-        let tag = format!("offsim-worker:test-{}-{}", std::process::id(), test.replace('_', "-"));
-        let image = WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(tag);
-        let engines = Engines::connect(&scenario.spec, scenario.spec.live.as_ref().unwrap(), &image).unwrap();
-        Some(Live { engines })
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if let Err(e) = self.engines.remove_image() {
-            eprintln!("could not remove test image {}: {e}", self.engines.image());
-        }
-    }
+    format!("{}{wifi}{}count = 2\n{EDGE}", scenario_head("live-tiny"), device("sensor"))
 }
 
 fn tiny(dir: &TempDir) -> LoadedScenario {
     let path = dir.join("tiny.toml");
-    std::fs::write(&path, TINY).unwrap();
+    std::fs::write(&path, tiny_text()).unwrap();
     LoadedScenario::from_file(&path, &[]).unwrap()
 }
 
-/// Containers and networks of live runs still on the engine.
-fn leftovers() -> usize {
-    ["device", "node"]
-        .iter()
-        .map(|r| docker_api::listed("containers", &format!("io.offsim.role={r}")).len())
-        .sum::<usize>()
-        + docker_api::listed("networks", "io.offsim.managed=true").len()
+/// The engine holding a worker image with this test's own tag, or `None`
+/// (the test is skipped) when no engine is reachable.
+fn live(test: &str, scenario: &LoadedScenario) -> Option<TestImage> {
+    docker_api::engine_or_skip(test)?;
+    Some(TestImage::connect(test, scenario))
 }
 
-fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path).unwrap().records().map(Result::unwrap).collect()
+/// Leftovers on the local engine.
+fn local_leftovers() -> usize {
+    leftovers(&docker_api::local())
 }
 
 #[test]
 fn a_live_run_writes_the_simulators_tables_from_real_containers() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
     let dir = TempDir::new("live", "tables");
     let scenario = tiny(&dir);
-    let Some(live) = Live::new("a_live_run_writes_the_simulators_tables", &scenario) else { return };
+    let Some(live) = live("a_live_run_writes_the_simulators_tables", &scenario) else { return };
     let out = dir.join("out");
     let opts = RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()] };
-    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.engines).unwrap();
-    assert_eq!(leftovers(), 0, "the run's containers and network are removed");
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
+    assert_eq!(local_leftovers(), 0, "the run's containers and network are removed");
 
     let simulated = offsim::run::simulate(&scenario, 3).unwrap();
     let s = &report.summary;
@@ -154,10 +97,10 @@ fn a_live_run_writes_the_simulators_tables_from_real_containers() {
 
 #[test]
 fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
     let dir = TempDir::new("live", "crash");
     let scenario = tiny(&dir);
-    let Some(live) = Live::new("a_worker_killed_mid_run", &scenario) else { return };
+    let Some(live) = live("a_worker_killed_mid_run", &scenario) else { return };
     let killer = std::thread::spawn(|| {
         let give_up = Instant::now() + Duration::from_secs(60);
         while Instant::now() < give_up {
@@ -175,7 +118,7 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
     });
     let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
     let started = Instant::now();
-    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.engines).unwrap();
+    let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
     killer.join().unwrap();
     assert!(started.elapsed() < Duration::from_secs(60), "the run ended in {:?}", started.elapsed());
     let s = &report.summary;
@@ -183,22 +126,22 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
     assert_eq!(s.completed() + s.ended_by(EndReason::Failed), s.tasks, "{s:?}");
     let failed: Vec<_> = rows(&dir.join("out").join("tasks.csv")).into_iter().filter(|r| &r[17] == "failed").collect();
     assert!(failed.iter().all(|r| &r[1] == "sensor-1"), "only the killed device's tasks fail: {failed:?}");
-    assert_eq!(leftovers(), 0);
+    assert_eq!(local_leftovers(), 0);
 }
 
 #[test]
 fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_at_a_time();
+    if docker_api::engine_or_skip("ctrl_c_stops_a_live_run").is_none() {
+        return;
+    }
+    // The command builds its own image (tagged by the binary's hash):
+    // removed afterwards unless it was already there.
+    let _guard = CommandGuard::new(&[docker_api::local()]);
     let dir = TempDir::new("live", "interrupt");
-    let Some(live) = Live::new("ctrl_c_stops_a_live_run", &tiny(&dir)) else { return };
     let scenario = dir.join("tiny.toml");
-    std::fs::write(&scenario, TINY.replace("duration_s = 4", "duration_s = 60")).unwrap();
-    // The command builds its own image (tagged by the binary's hash);
-    // remove it afterwards unless it was already there.
-    let exe = Path::new(env!("CARGO_BIN_EXE_offsim"));
-    let own_tag = WorkerImage::from_executable(exe).unwrap().tag;
-    let existed = docker_api::request("GET", &format!("/images/{own_tag}/json")).0 == 200;
-    let mut child = Command::new(exe)
+    std::fs::write(&scenario, tiny_text().replace("duration_s = 4", "duration_s = 60")).unwrap();
+    let child = offsim()
         .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -210,17 +153,10 @@ fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let code = common::wait_with_timeout(&mut child, Duration::from_secs(60));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    if !existed {
-        live.engines.sites()[0].engine.remove_image(&own_tag).unwrap();
-    }
+    let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(leftovers(), 0, "containers and network removed after Ctrl-C");
+    assert_eq!(local_leftovers(), 0, "containers and network removed after Ctrl-C");
     assert!(!dir.join("out").join("summary.csv").exists(), "no result files from an interrupted run");
 }
 
@@ -228,12 +164,15 @@ fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
 fn a_missing_engine_is_a_clear_error() {
     let dir = TempDir::new("live", "no-engine");
     let scenario = dir.join("tiny.toml");
-    std::fs::write(&scenario, TINY).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_offsim"))
-        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
-        .args(["--set", r#"live.engine={ url = "unix:///nonexistent/docker.sock" }"#])
-        .output()
-        .unwrap();
+    std::fs::write(&scenario, tiny_text()).unwrap();
+    let output = run(&[
+        "live",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+        "--set",
+        r#"live.engine={ url = "unix:///nonexistent/docker.sock" }"#,
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unix:///nonexistent/docker.sock") && stderr.contains("Docker Engine"), "{stderr}");

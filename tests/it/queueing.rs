@@ -10,6 +10,7 @@
 //! pass merely by being noisy. Seeds are fixed, so the outcome is
 //! deterministic.
 
+use crate::helpers::{erlang_c, mean_se};
 use offsim::metrics::Summary;
 use offsim::scenario::LoadedScenario;
 use std::path::Path;
@@ -33,9 +34,8 @@ struct Interval {
 fn interval(xs: &[f64]) -> Interval {
     let n = xs.len();
     assert!((2..=T_995.len() + 1).contains(&n), "{n} replications: the t table covers 2 to 31");
-    let mean = xs.iter().sum::<f64>() / n as f64;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    Interval { mean, half: T_995[n - 2] * (var / n as f64).sqrt() }
+    let (mean, se) = mean_se(xs);
+    Interval { mean, half: T_995[n - 2] * se }
 }
 
 /// Runs `reps` replications of the scenario with seeds `first_seed..`
@@ -221,20 +221,6 @@ fn mm1_on_a_device() {
     let rho = lambda / mu;
     check("M/M/1 Wq", 1e3 * rho / (mu - lambda), &column(&runs, wait_ms));
     check("M/M/1 W", 1e3 / (mu - lambda), &column(&runs, sojourn_ms));
-}
-
-/// Erlang C: the probability that an arrival waits in M/M/c with offered
-/// load `a` = lambda / mu.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let rho = a / f64::from(c);
-    let mut term = 1.0; // a^k / k!
-    let mut below = 0.0; // sum of a^k / k! for k < c
-    for k in 0..c {
-        below += term;
-        term *= a / f64::from(k + 1);
-    }
-    let waiting = term / (1.0 - rho);
-    waiting / (below + waiting)
 }
 
 #[test]

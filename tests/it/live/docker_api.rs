@@ -33,8 +33,6 @@ impl<T: Read + Write> ReadWrite for T {}
 
 /// Sends `method path` to the engine at `DOCKER_HOST` or the local socket
 /// and returns the status code and the body.
-// Each test crate compiles this module on its own; not all of them send requests to the default engine.
-#[allow(dead_code)]
 pub fn request(method: &str, path: &str) -> (u16, String) {
     request_at(&local(), method, path)
 }
@@ -61,8 +59,6 @@ pub fn request_at(host: &str, method: &str, path: &str) -> (u16, String) {
 /// The objects of `kind` (`containers`, all states, or `networks`) carrying
 /// `label` (`key=value`), as the engine at `DOCKER_HOST` or the local socket
 /// lists them.
-// Each test crate compiles this module on its own; not all of them list the default engine's objects.
-#[allow(dead_code)]
 pub fn listed(kind: &str, label: &str) -> Vec<serde_json::Value> {
     listed_at(&local(), kind, label)
 }

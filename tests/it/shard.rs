@@ -2,39 +2,21 @@
 //! merged, give byte for byte the unsharded sweep's `runs.csv` and
 //! `comparison.csv`; a Slurm array task finds its shard in the environment.
 
-mod common;
-
-use common::TempDir;
+use crate::helpers::{TempDir, offsim, repo, succeeded};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sweep/small.toml")
-}
-
-/// `offsim ARGS` with the given environment (Slurm variables removed
-/// unless given, so that the test does not depend on where it runs).
-fn offsim(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_offsim"));
-    c.args(args);
-    for v in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT"] {
-        c.env_remove(v);
-    }
-    c.envs(env.iter().copied());
-    c.output().expect("offsim runs")
-}
-
-fn ok(out: Output) -> String {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+/// `offsim ARGS` with the given Slurm variables.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    offsim().args(args).envs(env.iter().copied()).output().expect("offsim runs")
 }
 
 fn sweep(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
-    let f = fixture();
+    let f = repo("tests/fixtures/sweep/small.toml");
     let mut args = vec!["sweep", f.to_str().unwrap(), "--no-progress", "--jobs", "2", "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
-    offsim(&args, env)
+    run_with(&args, env)
 }
 
 /// Run ids saved in `dir/runs/`.
@@ -50,16 +32,16 @@ fn saved(dir: &Path) -> Vec<usize> {
 #[test]
 fn merged_shards_are_byte_identical_to_the_whole_sweep() {
     let t = TempDir::new("shard", "merge");
-    ok(sweep(&t.join("whole"), &[], &[]));
+    succeeded(&sweep(&t.join("whole"), &[], &[]));
     for k in 1..=3 {
-        let text = ok(sweep(&t.join(&format!("s{k}")), &["--shard", &format!("{k}/3")], &[]));
+        let text = succeeded(&sweep(&t.join(&format!("s{k}")), &["--shard", &format!("{k}/3")], &[]));
         assert!(text.contains(&format!("shard       {k}/3: the 6 runs")), "{text}");
         assert!(!t.join(&format!("s{k}/runs.csv")).exists(), "a partial shard writes no tables");
         assert_eq!(saved(&t.join(&format!("s{k}"))), (0..18).filter(|id| id % 3 == k - 1).collect::<Vec<_>>());
     }
     // Shards in any order; the output may be a new directory.
     let merged = t.join("merged");
-    let text = ok(offsim(
+    let text = succeeded(&run_with(
         &[
             "merge",
             merged.to_str().unwrap(),
@@ -76,7 +58,7 @@ fn merged_shards_are_byte_identical_to_the_whole_sweep() {
     let json = fs::read_to_string(merged.join("sweep.json")).unwrap();
     assert!(!json.contains("\"shard\""), "{json}");
     // The merged directory is a finished sweep: sweeping into it runs nothing.
-    let text = ok(sweep(&merged, &[], &[]));
+    let text = succeeded(&sweep(&merged, &[], &[]));
     assert!(text.contains("resumed: 18 already done") && text.contains("ran 0"), "{text}");
     assert_eq!(fs::read(t.join("whole/runs.csv")).unwrap(), fs::read(merged.join("runs.csv")).unwrap());
 }
@@ -84,14 +66,14 @@ fn merged_shards_are_byte_identical_to_the_whole_sweep() {
 #[test]
 fn merge_refuses_missing_runs_and_other_sweeps() {
     let t = TempDir::new("shard", "refuse");
-    ok(sweep(&t.join("s1"), &["--shard", "1/2"], &[]));
-    let out = offsim(&["merge", t.join("m").to_str().unwrap(), t.join("s1").to_str().unwrap()], &[]);
+    succeeded(&sweep(&t.join("s1"), &["--shard", "1/2"], &[]));
+    let out = run_with(&["merge", t.join("m").to_str().unwrap(), t.join("s1").to_str().unwrap()], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("9 of 18 runs are in none of the directories (run ids 1, 3, 5"), "{err}");
     assert!(!t.join("m").exists(), "nothing is written");
-    ok(sweep(&t.join("other"), &["--shard", "2/2", "--seed", "99"], &[]));
-    let out = offsim(
+    succeeded(&sweep(&t.join("other"), &["--shard", "2/2", "--seed", "99"], &[]));
+    let out = run_with(
         &["merge", t.join("m").to_str().unwrap(), t.join("s1").to_str().unwrap(), t.join("other").to_str().unwrap()],
         &[],
     );
@@ -110,20 +92,20 @@ fn a_slurm_array_task_runs_its_shard() {
     let env = [("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "0")];
     let out = sweep(&t.join("a1"), &[], &env);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    let text = ok(out);
+    let text = succeeded(&out);
     assert!(err.contains("shard 2/3 (from SLURM_ARRAY_TASK_ID=1"), "{err}");
     assert!(text.contains("shard       2/3"), "{text}");
     assert_eq!(saved(&t.join("a1")), [1, 4, 7, 10, 13, 16]);
     assert!(fs::read_to_string(t.join("a1/sweep.json")).unwrap().contains("\"shard\": \"2/3\""));
     // Arrays need not start at 0: --array=5-7, task 7 is shard 3/3.
     let env = [("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "5")];
-    ok(sweep(&t.join("a2"), &[], &env));
+    succeeded(&sweep(&t.join("a2"), &[], &env));
     assert_eq!(saved(&t.join("a2")), [2, 5, 8, 11, 14, 17]);
     // --shard wins over the environment.
-    ok(sweep(&t.join("a3"), &["--shard", "1/6"], &env));
+    succeeded(&sweep(&t.join("a3"), &["--shard", "1/6"], &env));
     assert_eq!(saved(&t.join("a3")), [0, 6, 12]);
     // A one-task array is the whole sweep, tables included.
-    ok(sweep(&t.join("a4"), &[], &[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "1")]));
+    succeeded(&sweep(&t.join("a4"), &[], &[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "1")]));
     assert!(t.join("a4/runs.csv").exists() && t.join("a4/comparison.csv").exists());
     // An array task without a count is an error, before anything runs.
     let out = sweep(&t.join("a5"), &[], &[("SLURM_ARRAY_TASK_ID", "0")]);

@@ -9,28 +9,10 @@
 //! `offsim sweep scenarios/quickstart.toml --set workload.duration_s=120 --policy local --policy offload
 //!  --policy threshold --replications 6 --out OUT && offsim check OUT --baseline baselines/quickstart.toml --update-baseline`.
 
-mod common;
-
-use common::TempDir;
+use crate::helpers::{TempDir, repo, run, text};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn offsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offsim"))
-        .args(args)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .output()
-        .expect("offsim runs")
-}
-
-fn text(o: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use std::path::Path;
+use std::process::Output;
 
 /// The repository's CI sweep (as the baseline was made), with `policies`
 /// and `extra` flags.
@@ -51,7 +33,7 @@ fn ci_sweep(out: &Path, policies: &[&str], extra: &[&str]) {
         args.extend(["--policy", p]);
     }
     args.extend_from_slice(extra);
-    let o = offsim(&args);
+    let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -60,7 +42,7 @@ const POLICIES: [&str; 3] = ["local", "offload", "threshold"];
 fn check(results: &Path, baseline: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["check", results.to_str().unwrap(), "--baseline", baseline.to_str().unwrap()];
     args.extend_from_slice(extra);
-    offsim(&args)
+    run(&args)
 }
 
 #[test]
@@ -109,7 +91,7 @@ fn noise_does_not_fail() {
 #[test]
 fn update_baseline_then_check_a_run_directory() {
     let t = TempDir::new("check", "run");
-    let o = offsim(&[
+    let o = run(&[
         "run",
         repo("scenarios/quickstart.toml").to_str().unwrap(),
         "--set",

@@ -7,55 +7,23 @@
 //! The fixture `tests/fixtures/sweep/small.toml` runs 18 runs of about 240
 //! tasks each (2 grid points x 3 policies x 3 replications).
 
+use crate::helpers::{TempDir, header, offsim, repo, snapshot, table};
 use offsim::policy::{Local, Policy, PolicyRegistry, parse_params};
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::{ExperimentFlags, SweepOptions};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Output;
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sweep/small.toml")
+    repo("tests/fixtures/sweep/small.toml")
 }
 
-/// A directory under the system temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(case: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("offsim-sweep-{}-{n}-{case}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs `offsim sweep <fixture> --out <out> <args>` with `CI` unset and
-/// stderr a pipe (so no progress bar either way).
+/// Runs `offsim sweep <fixture> --out <out> <args>` with stderr a pipe (so
+/// no progress bar).
 fn sweep(out: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offsim"))
-        .arg("sweep")
-        .arg(fixture())
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .env_remove("CI")
-        .output()
-        .expect("offsim runs")
+    offsim().arg("sweep").arg(fixture()).arg("--out").arg(out).args(args).output().expect("offsim runs")
 }
 
 fn ok(out: &Path, args: &[&str]) -> String {
@@ -66,37 +34,9 @@ fn ok(out: &Path, args: &[&str]) -> String {
     stdout.into_owned()
 }
 
-/// A CSV file as a header and rows of named cells.
-fn table(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records().map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(String::from)).collect()).collect()
-}
-
-fn header(path: &Path) -> Vec<String> {
-    csv::Reader::from_path(path).unwrap().headers().unwrap().iter().map(String::from).collect()
-}
-
-/// Every file under `dir` with its contents, hidden ones included.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.insert(p.strip_prefix(dir).unwrap().to_path_buf(), fs::read(&p).unwrap());
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn one_thread_or_two_give_the_same_bytes() {
-    let t = TempDir::new("jobs");
+    let t = TempDir::new("sweep", "jobs");
     ok(&t.join("one"), &["--jobs", "1"]);
     ok(&t.join("two"), &["--jobs", "2"]);
     for f in ["runs.csv", "comparison.csv"] {
@@ -116,7 +56,7 @@ fn one_thread_or_two_give_the_same_bytes() {
 
 #[test]
 fn policies_and_points_see_the_same_workload_per_replication() {
-    let t = TempDir::new("crn");
+    let t = TempDir::new("sweep", "crn");
     ok(&t.0, &["--tasks"]);
     let runs = table(&t.join("runs.csv"));
     let by_rep =
@@ -148,7 +88,7 @@ fn policies_and_points_see_the_same_workload_per_replication() {
 
 #[test]
 fn an_interrupted_sweep_resumes_with_the_same_result() {
-    let t = TempDir::new("resume");
+    let t = TempDir::new("sweep", "resume");
     let first = ok(&t.0, &["--jobs", "2"]);
     assert!(first.contains("ran 18") && !first.contains("resumed"), "{first}");
     let runs = fs::read(t.join("runs.csv")).unwrap();
@@ -174,7 +114,7 @@ fn an_interrupted_sweep_resumes_with_the_same_result() {
 
 #[test]
 fn a_directory_holding_another_sweep_is_left_alone() {
-    let t = TempDir::new("other");
+    let t = TempDir::new("sweep", "other");
     ok(&t.0, &[]);
     let before = snapshot(&t.0);
     for args in [
@@ -202,7 +142,7 @@ fn a_directory_holding_another_sweep_is_left_alone() {
 
 #[test]
 fn grid_axes_become_parameter_columns() {
-    let t = TempDir::new("grid");
+    let t = TempDir::new("sweep", "grid");
     // `thr` is a label of the file's list, not a policy name.
     let o = sweep(&t.join("x"), &["--policy", "local", "--policy", "thr"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -217,7 +157,7 @@ fn grid_axes_become_parameter_columns() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(2) && stderr.contains("nodes.edge.nonsense"), "{stderr}");
 
-    let t = TempDir::new("grid-ok");
+    let t = TempDir::new("sweep", "grid-ok");
     ok(&t.0, &["--grid", "devices.cam.speed_ghz=1.0,2", "--replications", "2"]);
     let h = header(&t.join("runs.csv"));
     assert_eq!(
@@ -264,7 +204,7 @@ fn grid_axes_become_parameter_columns() {
 /// The comparison recomputed by hand from runs.csv for one metric.
 #[test]
 fn comparison_matches_runs_csv() {
-    let t = TempDir::new("cmp");
+    let t = TempDir::new("sweep", "cmp");
     ok(&t.0, &[]);
     let runs = table(&t.join("runs.csv"));
     let cmp = table(&t.join("comparison.csv"));
@@ -311,7 +251,7 @@ fn comparison_matches_runs_csv() {
         cmp.iter().find(|r| r["point"] == "1" && r["policy"] == "edge" && r["metric"] == "latency_mean_ms").unwrap();
     assert!(num(&row["diff_mean"]) < 0.0 && row["diff_significant"] == "true", "{row:?}");
     // One replication: means only, no interval, no significance.
-    let single = TempDir::new("cmp-one");
+    let single = TempDir::new("sweep", "cmp-one");
     ok(&single.0, &["--replications", "1"]);
     let one = table(&single.join("comparison.csv"));
     assert!(one.iter().all(|r| r["n"] == "1" && r["std"].is_empty() && r["ci95_half_width"].is_empty()));
@@ -321,7 +261,7 @@ fn comparison_matches_runs_csv() {
 /// A user policy registered with the library takes part in a sweep.
 #[test]
 fn user_policies_sweep_through_the_registry() {
-    let t = TempDir::new("lib");
+    let t = TempDir::new("sweep", "lib");
     let mut registry = PolicyRegistry::new();
     registry
         .register("stay-home", |spec, _| {

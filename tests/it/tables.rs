@@ -1,31 +1,22 @@
 //! Tables with polars (feature `tables`): `offsim run` writes Parquet copies
 //! of tasks.csv and utilisation.csv that read back with the same rows, and
 //! aggregate tables whose counts and means agree with summary.csv.
-#![cfg(feature = "tables")]
 
+use crate::helpers::{TempDir, offsim, repo, rows, table};
 use polars::prelude::*;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
-
-fn csv_rows(p: &Path) -> usize {
-    fs::read_to_string(p).unwrap().lines().count() - 1
-}
 
 fn summary_value(dir: &Path, col: &str) -> f64 {
-    let text = fs::read_to_string(dir.join("summary.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
-    row[header.iter().position(|h| *h == col).unwrap()].parse().unwrap()
+    table(&dir.join("summary.csv"))[0][col].parse().unwrap()
 }
 
 #[test]
 fn a_run_writes_parquet_copies_and_aggregates_that_agree_with_the_summary() {
-    let out = std::env::temp_dir().join(format!("offsim-tables-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&out);
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-    let st = Command::new(env!("CARGO_BIN_EXE_offsim"))
+    let t = TempDir::new("tables", "run");
+    let out = t.join("out");
+    let scenario = repo("scenarios/quickstart.toml");
+    let st = offsim()
         .args(["run", scenario.to_str().unwrap(), "--set", "workload.duration_s=60", "--no-plots", "--out"])
         .arg(&out)
         .output()
@@ -33,7 +24,7 @@ fn a_run_writes_parquet_copies_and_aggregates_that_agree_with_the_summary() {
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     for name in ["tasks", "utilisation"] {
         let df = ParquetReader::new(fs::File::open(out.join(format!("{name}.parquet"))).unwrap()).finish().unwrap();
-        assert_eq!(df.height(), csv_rows(&out.join(format!("{name}.csv"))), "{name}.parquet rows");
+        assert_eq!(df.height(), rows(&out.join(format!("{name}.csv"))).len(), "{name}.parquet rows");
     }
     let by_policy = CsvReadOptions::default()
         .try_into_reader_with_file_path(Some(out.join("aggregates/tasks_by_policy.csv")))
@@ -51,5 +42,4 @@ fn a_run_writes_parquet_copies_and_aggregates_that_agree_with_the_summary() {
         let total: f64 = df.column("tasks").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().sum().unwrap();
         assert_eq!(total, summary_value(&out, "tasks"), "{keys}: groups add up to all measured tasks");
     }
-    let _ = fs::remove_dir_all(out);
 }

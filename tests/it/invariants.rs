@@ -10,20 +10,14 @@
 //! task and its attributes; and runs are deterministic, with the seed and
 //! scenario hash recorded in `manifest.json`.
 
-mod common;
-
-use common::TempDir;
+use crate::helpers::{TempDir, header, repo, rows, run_in};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File};
+use std::ffi::OsString;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-/// A run taking longer than this has hung; it is killed and the test fails.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invariants").join(name)
+    repo("tests/fixtures/invariants").join(name)
 }
 
 // ---- running the binary ------------------------------------------------
@@ -32,35 +26,17 @@ fn fixture(name: &str) -> PathBuf {
 /// success; returns the result directory.
 fn run_ok(tmp: &TempDir, scenario: &Path, extra: &[&str], out: &str) -> PathBuf {
     let dir = tmp.join(out);
-    let (stdout, stderr) = (tmp.join(&format!("{out}.stdout")), tmp.join(&format!("{out}.stderr")));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offsim"))
-        .arg("run")
-        .arg(scenario)
-        .args(extra)
-        .arg("--out")
-        .arg(&dir)
-        .current_dir(&tmp.0)
-        .stdin(Stdio::null())
-        .stdout(File::create(&stdout).expect("stdout file"))
-        .stderr(File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("start offsim");
-    let code = common::wait_with_timeout(&mut child, TIMEOUT);
-    assert_eq!(
-        code,
-        Some(0),
-        "`offsim run {} {}` failed (None: hung and killed)\n--- stdout\n{}--- stderr\n{}",
-        scenario.display(),
-        extra.join(" "),
-        fs::read_to_string(&stdout).unwrap_or_default(),
-        fs::read_to_string(&stderr).unwrap_or_default()
-    );
+    let mut args: Vec<OsString> = vec!["run".into(), scenario.into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(["--out".into(), dir.clone().into()]);
+    let o = run_in(tmp, &args);
+    assert_eq!(o.code, Some(0), "{}", o.describe());
     dir
 }
 
 // ---- reading the results -------------------------------------------------
 
-/// A CSV file split on commas (no name in these files holds one).
+/// A CSV file, its columns by name.
 struct Csv {
     file: String,
     columns: HashMap<String, usize>,
@@ -69,23 +45,9 @@ struct Csv {
 
 impl Csv {
     fn read(path: &Path) -> Self {
-        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().expect("a header line").split(',').collect();
-        let columns = header.iter().enumerate().map(|(i, h)| (h.to_string(), i)).collect();
-        let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
-        let file = path.display().to_string();
-        for (i, r) in rows.iter().enumerate() {
-            assert_eq!(
-                r.len(),
-                header.len(),
-                "{file}: line {} has {} fields, the header {}",
-                i + 2,
-                r.len(),
-                header.len()
-            );
-        }
-        Csv { file, columns, rows }
+        let columns = header(path).into_iter().enumerate().map(|(i, h)| (h, i)).collect();
+        let rows = rows(path).iter().map(|r| r.iter().map(str::to_string).collect()).collect();
+        Csv { file: path.display().to_string(), columns, rows }
     }
 
     fn col(&self, name: &str) -> usize {

@@ -3,52 +3,20 @@
 //! and many non-white pixels for PNG; drawn shapes and text for SVG), not
 //! only to exist. `--no-plots` draws none; `offsim report` redraws.
 
+use crate::helpers::{Png, TempDir, offsim, png_content, repo, run, succeeded};
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn temp(case: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("offsim-plots-{}-{case}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    p
-}
-
-fn offsim(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_offsim")).args(args).env_remove("CI").output().expect("offsim runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "offsim {args:?} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    text
-}
+use std::path::Path;
 
 fn root(p: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p).display().to_string()
-}
-
-/// Decodes a PNG; returns (distinct colours, fraction of non-white pixels).
-fn png_content(path: &Path) -> (usize, f64) {
-    let decoder = png::Decoder::new(fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), offsim::plot::style::SIZE, "{}", path.display());
-    let px = info.color_type.samples();
-    let mut colours = BTreeSet::new();
-    let mut inked = 0usize;
-    for p in buf[..info.buffer_size()].chunks(px) {
-        let rgb = (p[0], p[1], p[2]);
-        colours.insert(rgb);
-        if rgb != (255, 255, 255) {
-            inked += 1;
-        }
-    }
-    (colours.len(), inked as f64 / (info.width * info.height) as f64)
+    repo(p).display().to_string()
 }
 
 /// Checks one plot's PNG and SVG.
 fn check_plot(dir: &Path, name: &str) {
     let png = dir.join(format!("{name}.png"));
-    let (colours, inked) = png_content(&png);
+    let Png { size, colours, inked } = png_content(&png);
+    assert_eq!(size, offsim::plot::style::SIZE, "{}", png.display());
     assert!(colours >= 5, "{}: only {colours} colours", png.display());
     assert!(inked > 0.02, "{}: only {:.1} % of pixels drawn", png.display(), 100.0 * inked);
     let svg = fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
@@ -68,9 +36,11 @@ fn names(dir: &Path) -> BTreeSet<String> {
 
 #[test]
 fn a_run_draws_cdf_breakdown_utilisation_and_energy() {
-    let out = temp("run");
+    let t = TempDir::new("plots", "run");
+    let out = t.join("run");
     let o = out.display().to_string();
-    let text = offsim(&["run", &root("scenarios/quickstart.toml"), "--set", "workload.duration_s=60", "--out", &o]);
+    let text =
+        succeeded(&run(&["run", &root("scenarios/quickstart.toml"), "--set", "workload.duration_s=60", "--out", &o]));
     assert!(text.contains("plots"), "{text}");
     let plots = out.join("plots");
     for name in ["latency_cdf", "latency_breakdown", "utilisation", "energy"] {
@@ -79,16 +49,24 @@ fn a_run_draws_cdf_breakdown_utilisation_and_energy() {
     assert_eq!(names(&plots).len(), 8, "{:?}", names(&plots));
 
     // --no-plots: a new run into a fresh directory draws nothing.
-    let bare = temp("run-bare");
+    let bare = t.join("run-bare");
     let b = bare.display().to_string();
-    offsim(&["run", &root("scenarios/quickstart.toml"), "--set", "workload.duration_s=30", "--out", &b, "--no-plots"]);
+    succeeded(&run(&[
+        "run",
+        &root("scenarios/quickstart.toml"),
+        "--set",
+        "workload.duration_s=30",
+        "--out",
+        &b,
+        "--no-plots",
+    ]));
     assert!(!bare.join("plots").exists());
     // offsim report draws them afterwards, identical to what run draws.
-    offsim(&["report", &b]);
+    succeeded(&run(&["report", &b]));
     check_plot(&bare.join("plots"), "latency_cdf");
-    let again = temp("run-again");
+    let again = t.join("run-again");
     let a = again.display().to_string();
-    offsim(&["run", &root("scenarios/quickstart.toml"), "--set", "workload.duration_s=30", "--out", &a]);
+    succeeded(&run(&["run", &root("scenarios/quickstart.toml"), "--set", "workload.duration_s=30", "--out", &a]));
     for n in names(&bare.join("plots")) {
         assert_eq!(
             fs::read(bare.join("plots").join(&n)).unwrap(),
@@ -96,16 +74,15 @@ fn a_run_draws_cdf_breakdown_utilisation_and_energy() {
             "{n}"
         );
     }
-    for d in [out, bare, again] {
-        let _ = fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn a_sweep_draws_comparisons_and_metric_vs_parameter() {
-    let out = temp("sweep");
+    let t = TempDir::new("plots", "sweep");
+    let out = t.join("sweep");
     let o = out.display().to_string();
-    let text = offsim(&["sweep", &root("tests/fixtures/sweep/small.toml"), "--out", &o, "--jobs", "2", "--tasks"]);
+    let text =
+        succeeded(&run(&["sweep", &root("tests/fixtures/sweep/small.toml"), "--out", &o, "--jobs", "2", "--tasks"]));
     let plots = out.join("plots");
     let got = names(&plots);
     for name in
@@ -119,23 +96,18 @@ fn a_sweep_draws_comparisons_and_metric_vs_parameter() {
     assert!(!got.contains("utilisation.png"), "sweeps have no utilisation plot");
 
     // Without --tasks there are no per-task latencies: the CDF is skipped with a note.
-    let plain = temp("sweep-plain");
+    let plain = t.join("sweep-plain");
     let p = plain.display().to_string();
-    let text = offsim(&["sweep", &root("tests/fixtures/sweep/small.toml"), "--out", &p, "--jobs", "2"]);
+    let text = succeeded(&run(&["sweep", &root("tests/fixtures/sweep/small.toml"), "--out", &p, "--jobs", "2"]));
     assert!(text.contains("latency_cdf: skipped"), "{text}");
     assert!(!plain.join("plots/latency_cdf.png").exists());
     check_plot(&plain.join("plots"), "comparison_latency_p95_ms");
-    for d in [out, plain] {
-        let _ = fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn report_refuses_a_directory_that_is_not_a_result() {
-    let dir = temp("not-a-result");
-    fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_offsim")).arg("report").arg(&dir).output().unwrap();
+    let dir = TempDir::new("plots", "not-a-result");
+    let out = offsim().arg("report").arg(&dir.0).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a result directory"));
-    let _ = fs::remove_dir_all(dir);
 }

@@ -22,6 +22,7 @@
 //!
 //! The whole file runs in about 3 s.
 
+use crate::helpers::mean_se;
 use offsim::dist::DistSpec;
 use offsim::engine::stream;
 use offsim::live::link::{ByteSource, EmulatedLink, FRAME_OVERHEAD_BYTES, LinkProxy, LinkShape, Route, Router};
@@ -177,14 +178,6 @@ impl Client {
         self.receive_echo(len, 0);
         start.elapsed().as_secs_f64()
     }
-}
-
-/// Mean and standard error of the mean.
-fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
 }
 
 fn median(xs: &[f64]) -> f64 {

@@ -4,37 +4,39 @@
 //!
 //! A test that finds no engine says `SKIPPED` on stderr and passes, unless
 //! `OFFSIM_REQUIRE_DOCKER` is set, in which case it fails. Every test uses
-//! its own image tag and run id and removes what it created, even when it
-//! fails.
+//! its own image tag and run id, runs alone among the live tests, and
+//! removes what it created, even when it fails.
 
-mod docker_api;
-
+use super::{docker_api, one_at_a_time, unique, worker_image};
 use offsim::Error;
 use offsim::live::engine::docker::{ContainerSpec, ContainerState, Engine, EngineAddress, Removed};
 use offsim::live::engine::image::WorkerImage;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
-/// One test's engine, image tag and run id; dropping it removes the run's
-/// containers and network, then the image tag.
+/// One test's engine, image tag and run id, held with the lock of the live
+/// tests; dropping it removes the run's containers and network, then the
+/// image tag.
 struct Scratch {
     engine: Engine,
     tag: String,
     run_id: String,
+    _one: MutexGuard<'static, ()>,
 }
 
 impl Scratch {
     /// `None` (the test is skipped) when no engine is reachable.
     fn new(test: &str) -> Option<Scratch> {
+        let one = one_at_a_time();
         let engine = docker_api::engine_or_skip(test)?;
-        let unique = format!("test-{}-{}", std::process::id(), test.replace('_', "-"));
-        Some(Scratch { engine, tag: format!("offsim-worker:{unique}"), run_id: unique })
+        let unique = unique(test);
+        Some(Scratch { engine, tag: format!("offsim-worker:{unique}"), run_id: unique, _one: one })
     }
 
     /// The worker image of the offsim binary under test, with this test's tag.
     fn image(&self) -> WorkerImage {
-        WorkerImage::from_executable(Path::new(env!("CARGO_BIN_EXE_offsim"))).unwrap().with_tag(self.tag.clone())
+        worker_image().with_tag(self.tag.clone())
     }
 
     /// A container of this test's image and run.
