@@ -12,16 +12,40 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The scenario file cannot be parsed or fails validation.
     #[error("{file}: {message}")]
-    Scenario { file: String, message: String },
+    Scenario {
+        /// The scenario file, as given.
+        file: String,
+        /// What is wrong, and where in the file.
+        message: String,
+    },
     /// A `--set path=value` override is malformed or names nothing.
     #[error("--set {arg}: {message}")]
-    Override { arg: String, message: String },
+    Override {
+        /// The override as given, `path=value`.
+        arg: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A trace row is malformed or out of order.
     #[error("{file}:{line}: {message}")]
-    Trace { file: String, line: u64, message: String },
+    Trace {
+        /// The trace file, as given.
+        file: String,
+        /// The row's line number in the file, from 1.
+        line: u64,
+        /// What is wrong with the row.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{}: {action}: {source}", path.display())]
-    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What failed, such as "cannot read" or "cannot create the directory".
+        action: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The live backend cannot do what was asked (engine unreachable, a
     /// workload too large for the host, a worker lost).
     #[error("live: {0}")]

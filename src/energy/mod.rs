@@ -16,7 +16,9 @@ use crate::engine::{SECS_PER_NANO, SimTime};
 /// A linear CPU power model.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct CpuPower {
+    /// Power with every core idle, in watts.
     pub idle_w: f64,
+    /// Power with every core busy, in watts.
     pub busy_w: f64,
 }
 

@@ -11,23 +11,35 @@ use crate::scenario::QueueDiscipline;
 /// What every device of a class shares.
 #[derive(Clone, Debug)]
 pub struct DeviceClass {
+    /// The class's name from the scenario; its devices are named `<class>-<index>`.
     pub name: String,
+    /// CPU cores of each device.
     pub cores: u32,
+    /// Clock speed of each core, in cycles per second.
     pub speed_hz: f64,
     /// `1e9 / speed_hz`: run times are a multiplication.
     pub ns_per_cycle: f64,
+    /// Order of each device's run queue.
     pub queue: QueueDiscipline,
+    /// Most tasks that may wait for a core on one device; `None` is unbounded.
     pub queue_limit: Option<u32>,
+    /// CPU power model of each device.
     pub cpu: CpuPower,
+    /// Radio power while transmitting, in watts.
     pub tx_w: f64,
+    /// Radio power while receiving, in watts.
     pub rx_w: f64,
+    /// Battery capacity of each device, in joules; `None` for mains power.
     pub battery_j: Option<f64>,
+    /// Device CPU work to prepare each offloaded task, in cycles.
     pub offload_overhead_cycles: f64,
+    /// Protocol set-up and header costs of each offloaded task.
     pub protocol: Protocol,
     /// Index of the access network.
     pub network: u16,
     /// Index of the class's first device; its devices are contiguous.
     pub first_device: u32,
+    /// Number of devices in the class.
     pub count: u32,
 }
 
@@ -62,7 +74,9 @@ impl DeviceClass {
 /// One device.
 #[derive(Debug)]
 pub struct Device {
+    /// Index of the device's class in [`crate::model::World::classes`].
     pub class: u16,
+    /// Tasks waiting for a core, to run locally or to prepare an offload.
     pub queue: TaskQueue,
     /// Live entries in `queue`.
     pub queued: u32,
@@ -70,12 +84,15 @@ pub struct Device {
     pub busy: u32,
     /// Messages the radio is transmitting / receiving.
     pub tx: u32,
+    /// Messages the radio is receiving.
     pub rx: u32,
+    /// CPU and radio energy and busy core-time of the device.
     pub meter: Meter,
     /// Radio energy per concurrent transmission (reception) since time zero:
     /// grows at `tx_w / tx` (`rx_w / rx`) while the radio is on, so tasks
     /// sending at the same time share its power.
     pub tx_share_j: f64,
+    /// Radio energy per concurrent reception since time zero, in joules (see `tx_share_j`).
     pub rx_share_j: f64,
     radio_at: SimTime,
     /// Bumped whenever the exact battery-empty prediction changes.

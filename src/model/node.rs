@@ -21,18 +21,30 @@ use crate::engine::{SimRng, SimTime};
 /// The container for one image on one node.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ContainerState {
+    /// No container; the image may or may not be cached.
     Cold,
+    /// The image is being pulled from the registry.
     Pulling,
+    /// The container is starting and will be up at this time.
     Starting(SimTime),
-    Up { idle_since: SimTime },
+    /// The container is up.
+    Up {
+        /// When it came up or its last task left; with no task in flight it goes cold `keep_alive_ns`
+        /// after this.
+        idle_since: SimTime,
+    },
 }
 
 /// A node's knowledge of one image.
 #[derive(Clone, Debug)]
 pub struct ImageSlot {
+    /// Size of the image, in bytes.
     pub bytes: u64,
+    /// The image is in the node's cache.
     pub cached: bool,
+    /// When a task last used the image; orders evictions (least recently used first).
     pub last_used: SimTime,
+    /// Where the image's container is in its life.
     pub state: ContainerState,
     /// Tasks at the node (starting, queued or running) that use the image.
     pub in_flight: u32,
@@ -70,27 +82,45 @@ pub enum Readiness {
 /// One node.
 #[derive(Debug)]
 pub struct Node {
+    /// CPU cores.
     pub cores: u32,
+    /// Clock speed of each core, in cycles per second.
     pub speed_hz: f64,
     /// `1e9 / speed_hz`: run times are a multiplication.
     pub ns_per_cycle: f64,
+    /// Memory, in bytes.
     pub memory_bytes: u64,
+    /// Memory not held by running tasks, in bytes.
     pub free_memory_bytes: u64,
+    /// Tasks waiting for a core.
     pub queue: TaskQueue,
+    /// Live entries in `queue`.
     pub queued: u32,
+    /// Cores running a task.
     pub busy: u32,
+    /// Most tasks that may wait for a core; `None` is unbounded.
     pub queue_limit: Option<u32>,
-    /// Gateway -> node, node -> gateway, registry -> node.
+    /// Index of the node's uplink (gateway -> node) in [`crate::model::World::links`].
     pub up_link: u32,
+    /// Index of the node's downlink (node -> gateway) in [`crate::model::World::links`].
     pub down_link: u32,
+    /// Index of the registry -> node link; `None` if the node has no registry.
     pub registry_link: Option<u32>,
+    /// The node's state for every image of the scenario, by image index.
     pub images: Vec<ImageSlot>,
+    /// Space for cached images, in bytes.
     pub cache_capacity: u64,
+    /// Bytes of cached images.
     pub cache_used: u64,
+    /// Container start-up time once the image is present, drawn in milliseconds.
     pub cold_start: Sampler,
+    /// How long an idle container stays warm, in nanoseconds.
     pub keep_alive_ns: u64,
+    /// The node's own random stream, for its cold-start draws.
     pub rng: SimRng,
+    /// CPU power model.
     pub cpu: CpuPower,
+    /// CPU energy and busy core-time of the node.
     pub meter: Meter,
 }
 

@@ -14,8 +14,15 @@ use std::collections::{BinaryHeap, VecDeque};
 /// A queue of tasks waiting for a core.
 #[derive(Debug)]
 pub enum TaskQueue {
+    /// Arrival order.
     Fifo(Fifo),
-    Priority { heap: BinaryHeap<(u8, Reverse<u64>, TaskRef)>, next_seq: u64 },
+    /// Highest priority first, arrival order among equals.
+    Priority {
+        /// Entries by priority, then by order of arrival.
+        heap: BinaryHeap<(u8, Reverse<u64>, TaskRef)>,
+        /// Arrival number of the next entry.
+        next_seq: u64,
+    },
 }
 
 impl TaskQueue {

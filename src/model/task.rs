@@ -34,9 +34,11 @@ pub enum Stage {
     Deciding,
     /// Waiting for a device core to run locally.
     LocalQueued,
+    /// Running locally on a device core.
     LocalRunning,
     /// Waiting for a device core to prepare the offload.
     PrepQueued,
+    /// Preparing the offload on a device core.
     PrepRunning,
     /// Protocol set-up round trips before the upload.
     Setup,
@@ -46,7 +48,9 @@ pub enum Stage {
     UpNode,
     /// At the node, waiting for the image pull and/or container start.
     Startup,
+    /// Waiting for a node core.
     NodeQueued,
+    /// Running on a node core.
     NodeRunning,
     /// Result crossing the node's downlink.
     DownNode,
@@ -57,21 +61,32 @@ pub enum Stage {
 /// Phases whose durations make up a task's latency.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
+    /// Waiting for a core, on the device or at the node.
     Wait = 0,
+    /// Protocol set-up and transfer of the input to the node.
     Upload = 1,
+    /// At the node, waiting for the image pull and/or the container start.
     Startup = 2,
+    /// On a core: local execution, or offload preparation plus node execution.
     Exec = 3,
+    /// Transfer of the result from the node to the device.
     Download = 4,
 }
 
 /// A task's attributes, whatever produced it.
 #[derive(Copy, Clone, Debug, Default, PartialEq)]
 pub struct TaskAttrs {
+    /// CPU work, in cycles.
     pub work_cycles: f64,
+    /// Input sent to the node when offloaded, in bytes.
     pub input_bytes: u64,
+    /// Result sent back to the device when offloaded, in bytes.
     pub output_bytes: u64,
+    /// Node memory held while the task runs on a node, in bytes.
     pub memory_bytes: u64,
+    /// Index of the container image the task needs on a node; `None` needs none.
     pub image: Option<u16>,
+    /// Priority, 0–255: higher runs first in priority queues.
     pub priority: u8,
     /// Relative to arrival.
     pub deadline_ns: Option<u64>,
@@ -82,21 +97,33 @@ pub struct TaskAttrs {
 /// A live task.
 #[derive(Clone, Debug)]
 pub struct Task {
+    /// The task's id: the trace's `task_id`, or its arrival order for a generated workload.
     pub id: u64,
+    /// Index of the device that produced the task.
     pub device: u32,
+    /// When the task arrived at its device.
     pub arrival: SimTime,
+    /// CPU work, in cycles.
     pub work_cycles: f64,
+    /// Input sent to the node when offloaded, in bytes.
     pub input_bytes: u64,
+    /// Result sent back to the device when offloaded, in bytes.
     pub output_bytes: u64,
+    /// Node memory held while the task runs on a node, in bytes.
     pub memory_bytes: u64,
+    /// Index of the container image the task needs on a node; `None` needs none.
     pub image: Option<u16>,
+    /// Priority, 0–255: higher runs first in priority queues.
     pub priority: u8,
+    /// Absolute deadline (arrival plus the relative deadline), if any.
     pub deadline: Option<SimTime>,
     /// Placement constraint set.
     pub constraint: u16,
     /// Arrived before the end of the warm-up period.
     pub in_warmup: bool,
+    /// The policy's decision: local or a node.
     pub placement: Placement,
+    /// Where the task is now.
     pub stage: Stage,
     /// Start of execution of the task's own work (device or node).
     pub exec_start: Option<SimTime>,
@@ -115,7 +142,6 @@ pub struct Task {
 }
 
 impl Task {
-    /// A task that has just arrived at `arrival` and waits for its decision.
     /// The attributes the task was created with.
     pub fn attrs(&self) -> TaskAttrs {
         TaskAttrs {
@@ -130,6 +156,7 @@ impl Task {
         }
     }
 
+    /// A task that has just arrived at `arrival` and waits for its decision.
     pub fn new(id: u64, device: u32, arrival: SimTime, a: &TaskAttrs, in_warmup: bool) -> Self {
         Task {
             id,

@@ -18,7 +18,9 @@ use crate::scenario::{LinkSpec, NodeSpec, Scenario};
 /// A container image.
 #[derive(Clone, Debug)]
 pub struct Image {
+    /// The image's name from the scenario.
     pub name: String,
+    /// Size of the image, in bytes.
     pub bytes: u64,
 }
 
@@ -28,26 +30,39 @@ pub enum Flow {
     /// A task's upload or result; `device` is the task's device, kept so
     /// radio accounting works even after the task has ended.
     Task {
+        /// The task the message belongs to.
         task: TaskRef,
+        /// Index of the task's device.
         device: u32,
     },
+    /// An image being pulled from the registry to a node.
     Pull {
+        /// Index of the node pulling the image.
         node: u32,
+        /// Index of the image.
         image: u16,
     },
 }
 
 /// Every entity of a run.
 pub struct World {
+    /// Device classes, in scenario order.
     pub classes: Vec<DeviceClass>,
+    /// Every device, class by class; a class's devices are contiguous.
     pub devices: Vec<Device>,
+    /// Nodes, in scenario order.
     pub nodes: Vec<Node>,
+    /// Per node: its name, tier and labels, as policies see them.
     pub node_info: Vec<NodeInfo>,
+    /// Every link direction: access networks' first, then each node's up, down and registry links.
     pub links: Vec<Link<Flow>>,
     /// Per access network: (uplink, downlink) link indices.
     pub networks: Vec<(u32, u32)>,
+    /// Container images, in scenario order.
     pub images: Vec<Image>,
+    /// Which nodes each placement constraint set allows.
     pub constraints: Constraints,
+    /// Run-wide settings from the scenario.
     pub settings: Settings,
     /// Per access network: (uplink, downlink) as policies see them.
     pub access_views: Vec<(LinkView, LinkView)>,

@@ -23,13 +23,19 @@ use std::collections::{BinaryHeap, VecDeque};
 /// Fixed properties of a link direction.
 #[derive(Clone, Debug)]
 pub struct LinkParams {
+    /// Transmission rate, in bits per second.
     pub bandwidth_bps: f64,
+    /// One-way propagation latency, in nanoseconds.
     pub latency_ns: u64,
     /// Extra one-way delay per message, drawn in milliseconds.
     pub jitter: Option<Sampler>,
+    /// Probability that a transmitted message is lost and must be sent again.
     pub loss: f64,
+    /// Delay between the end of a lost transmission and its retransmission, in nanoseconds.
     pub retransmit_ns: u64,
+    /// How concurrent messages share the bandwidth.
     pub sharing: Sharing,
+    /// Network energy per bit carried, in joules.
     pub energy_j_per_bit: f64,
 }
 

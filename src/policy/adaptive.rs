@@ -76,7 +76,9 @@ const MAX_EMPTY_WINDOWS: u64 = 1000;
 /// Holt's linear (double exponential) smoothing.
 #[derive(Clone, Debug)]
 pub struct Holt {
+    /// Smoothing factor of the level, in (0, 1].
     pub alpha: f64,
+    /// Smoothing factor of the trend, in [0, 1].
     pub beta: f64,
     level: f64,
     trend: f64,
@@ -84,6 +86,7 @@ pub struct Holt {
 }
 
 impl Holt {
+    /// A smoother with no observation yet.
     pub fn new(alpha: f64, beta: f64) -> Self {
         Holt { alpha, beta, level: 0.0, trend: 0.0, observations: 0 }
     }
@@ -115,12 +118,19 @@ impl Holt {
 /// The document's adaptive offload rule with burst smoothing (section 4.2).
 #[derive(Clone, Debug)]
 pub struct Adaptive {
+    /// Weight of the device's uplink bandwidth term.
     pub w_bandwidth: f64,
+    /// Weight of the device -> target latency term.
     pub w_latency: f64,
+    /// Weight of the (burst-smoothed) device CPU load term.
     pub w_cpu: f64,
+    /// Bandwidth that normalises the bandwidth term, in Mbps.
     pub max_bandwidth_mbps: f64,
+    /// Latency that normalises the latency term, in milliseconds.
     pub max_latency_ms: f64,
+    /// Whether the CPU term is as the document writes it or corrected.
     pub variant: Variant,
+    /// The node to offload to; `None` (or a node the task may not use) picks the least-loaded node.
     pub target: Option<NodeId>,
     /// Window length in nanoseconds (at least 1) and in seconds.
     window_ns: u64,

@@ -21,6 +21,7 @@ use rand::RngExt;
 /// Uniform choice among the device (optionally) and the nodes.
 #[derive(Clone, Debug)]
 pub struct Random {
+    /// The device is one of the options.
     pub include_local: bool,
 }
 
@@ -45,6 +46,7 @@ impl Policy for Random {
 /// Cycles through the nodes (and optionally the device) in view order.
 #[derive(Clone, Debug)]
 pub struct RoundRobin {
+    /// The device takes its turn in the cycle, before the nodes.
     pub include_local: bool,
     /// Decisions made so far.
     pub counter: u64,

@@ -49,6 +49,7 @@ fn device_load(d: &DeviceView) -> f64 {
 /// the same way and wins ties. Locally when there is no node.
 #[derive(Clone, Debug, Default)]
 pub struct LeastLoaded {
+    /// The device competes with the nodes on load, and wins ties.
     pub include_local: bool,
 }
 
@@ -85,6 +86,7 @@ impl Policy for LeastLoaded {
 /// Offloads every task, to a fixed node or to the least-loaded one.
 #[derive(Clone, Debug)]
 pub struct Offload {
+    /// The node to offload to; `None` (or a node the task may not use) picks the least-loaded node.
     pub target: Option<NodeId>,
 }
 
@@ -106,7 +108,9 @@ impl Policy for Offload {
 /// least-loaded node; otherwise run locally.
 #[derive(Clone, Debug)]
 pub struct Threshold {
+    /// Device CPU utilisation above which tasks are offloaded, in [0, 1].
     pub cpu_threshold: f64,
+    /// The node to offload to; `None` (or a node the task may not use) picks the least-loaded node.
     pub target: Option<NodeId>,
 }
 
@@ -133,7 +137,10 @@ macro_rules! builtin_policies {
         /// The built-in policies as one enum: static dispatch in the hot path.
         #[derive(Clone, Debug)]
         pub enum BuiltinPolicy {
-            $($variant($variant),)*
+            $(
+                #[doc = concat!("The [`", stringify!($variant), "`] policy.")]
+                $variant($variant),
+            )*
         }
 
         impl Policy for BuiltinPolicy {

@@ -97,6 +97,7 @@ impl Policy for MinEnergy {
 /// earliest-finishing node.
 #[derive(Clone, Debug)]
 pub struct DeadlineAware {
+    /// Local while the local latency estimate is at most this multiple of the time left to the deadline.
     pub safety: f64,
 }
 

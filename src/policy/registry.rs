@@ -15,7 +15,9 @@ use serde::Serialize;
 /// What a policy may know when it is built: the nodes and images by name.
 #[derive(Clone, Debug)]
 pub struct PolicyContext {
+    /// The scenario's nodes, by id.
     pub nodes: Vec<NodeInfo>,
+    /// The scenario's images, by index.
     pub images: Vec<ImageInfo>,
 }
 
@@ -59,7 +61,9 @@ pub type PolicyFactory =
 
 /// A built-in policy (static dispatch) or a registered one.
 pub enum AnyPolicy {
+    /// A built-in policy.
     Builtin(BuiltinPolicy),
+    /// A policy from the registry, called through a trait object.
     Custom(Box<dyn Policy>),
 }
 

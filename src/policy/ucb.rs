@@ -42,6 +42,7 @@ pub struct Arm {
     pub picks: u64,
     /// Rewards received.
     pub observations: u64,
+    /// Sum of the rewards received.
     pub reward_sum: f64,
 }
 
@@ -55,7 +56,9 @@ impl Arm {
 /// UCB1 over local and the nodes.
 #[derive(Clone, Debug)]
 pub struct Ucb {
+    /// Latency at which a completed task's reward falls to 0, in seconds.
     pub latency_scale_s: f64,
+    /// Weight of the exploration bonus (`c` in UCB1).
     pub exploration: f64,
     /// Arm 0 is local, arm `i + 1` node `i`.
     arms: Vec<Arm>,

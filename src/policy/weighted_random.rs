@@ -34,9 +34,13 @@ use rand::RngExt;
 /// Load-aware weighted random choice among nodes.
 #[derive(Clone, Debug)]
 pub struct WeightedRandom {
+    /// Weight of a node's idle CPU fraction.
     pub w_cpu: f64,
+    /// Weight of a node's free memory fraction.
     pub w_memory: f64,
+    /// Weight of the device -> node latency term.
     pub w_latency: f64,
+    /// Latency at which the latency term falls to 0, in milliseconds.
     pub latency_norm_ms: f64,
 }
 

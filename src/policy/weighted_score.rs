@@ -61,12 +61,19 @@ pub enum Variant {
 /// The document's weighted-score offload rule (section 3.1).
 #[derive(Clone, Debug)]
 pub struct WeightedScore {
+    /// Weight of the device CPU load term.
     pub w_cpu: f64,
+    /// Weight of the bandwidth term.
     pub w_bandwidth: f64,
+    /// Weight of the energy ratio term.
     pub w_energy: f64,
+    /// Bandwidth that normalises the bandwidth term, in Mbps.
     pub bandwidth_norm_mbps: f64,
+    /// Offload when the score exceeds this.
     pub threshold: f64,
+    /// Whether the bandwidth term is as the document writes it or corrected.
     pub variant: Variant,
+    /// The node to offload to; `None` (or a node the task may not use) picks the least-loaded node.
     pub target: Option<NodeId>,
 }
 
