@@ -10,14 +10,21 @@ use crate::policy::{EndReason, NodeId, Placement, Policy, TaskOutcome, TaskView}
 /// How a task ended, as its backend measured it.
 #[derive(Copy, Clone, Debug)]
 pub struct Ending {
+    /// The task's id (see [`crate::model::Task::id`]).
     pub id: u64,
+    /// Index of the device that produced the task.
     pub device: u32,
+    /// The task's priority, 0–255.
     pub priority: u8,
+    /// When the task arrived at its device.
     pub arrival: SimTime,
     /// Absolute deadline, if any.
     pub deadline: Option<SimTime>,
+    /// The policy's decision: local or a node.
     pub placement: Placement,
+    /// Why the task ended.
     pub reason: EndReason,
+    /// When the task ended, for whatever reason.
     pub end: SimTime,
     /// Start of the task's own execution, if it got that far.
     pub exec_start: Option<SimTime>,
@@ -25,6 +32,7 @@ pub struct Ending {
     pub phases: [u64; 5],
     /// Device energy attributed to the task.
     pub energy_j: f64,
+    /// The task arrived before the end of the warm-up period.
     pub in_warmup: bool,
 }
 

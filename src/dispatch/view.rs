@@ -11,7 +11,9 @@ use crate::policy::{DeviceView, NodeView, TaskView};
 pub struct NodeReport {
     /// Tasks waiting for a core.
     pub queue_len: u32,
+    /// Cores running a task.
     pub busy_cores: u32,
+    /// Memory not held by running tasks, in bytes.
     pub free_memory_bytes: u64,
     /// Recent CPU utilisation in [0, 1].
     pub cpu_utilisation: f64,

@@ -50,37 +50,60 @@ impl SummaryAccumulator {
 pub struct Totals {
     /// Length of the measured period (end minus warm-up).
     pub measured_s: f64,
+    /// Time the run ended, in seconds (`sim_end_s`).
     pub end_s: f64,
+    /// Simulation events processed, internal bookkeeping included.
     pub events: u64,
+    /// Busy core-seconds of all devices during the measured period.
     pub device_busy_core_s: f64,
+    /// Cores of all devices together.
     pub device_cores: u64,
+    /// Busy core-seconds of all nodes during the measured period.
     pub node_busy_core_s: f64,
+    /// Cores of all nodes together.
     pub node_cores: u64,
+    /// Energy of all devices during the measured period (idle, CPU and radio), in joules.
     pub device_energy_j: f64,
+    /// Energy of all nodes during the measured period, idle included, in joules.
     pub node_energy_j: f64,
+    /// Energy of the bits carried on access and node links in the measured period, in joules.
     pub network_energy_j: f64,
 }
 
 /// The figures of `summary.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// Measured tasks (not warm-up), whatever their end.
     pub tasks: u64,
+    /// Tasks that arrived during the warm-up period.
     pub warmup_tasks: u64,
     /// Per [`EndReason::ALL`].
     pub ended: [u64; 8],
+    /// Mean latency of completed tasks, in milliseconds.
     pub latency_mean_ms: Option<f64>,
+    /// Median latency of completed tasks, in milliseconds (from the histogram).
     pub latency_p50_ms: Option<f64>,
+    /// 95th percentile latency of completed tasks, in milliseconds (from the histogram).
     pub latency_p95_ms: Option<f64>,
+    /// 99th percentile latency of completed tasks, in milliseconds (from the histogram).
     pub latency_p99_ms: Option<f64>,
+    /// Largest latency of a completed task, in milliseconds.
     pub latency_max_ms: Option<f64>,
     /// Mean of each phase over completed tasks: wait, upload, start-up,
     /// execution, download.
     pub phase_mean_ms: Option<[f64; 5]>,
+    /// Among measured tasks with a deadline, the fraction that completed by it; `None` if none has one.
     pub deadline_met_fraction: Option<f64>,
+    /// Completed tasks per second of the measured period.
     pub throughput_per_s: f64,
+    /// Fraction of measured tasks that were offloaded; `None` with no measured task.
     pub offload_fraction: Option<f64>,
+    /// Busy core-time of all devices over their core-time in the measured period, in [0, 1]; `None` if the
+    /// period is empty.
     pub device_cpu_utilisation: Option<f64>,
+    /// The same for all nodes; `None` without nodes or if the measured period is empty.
     pub node_cpu_utilisation: Option<f64>,
+    /// Run-wide totals the figures were computed from.
     pub totals: Totals,
 }
 
