@@ -26,10 +26,15 @@ pub struct RunOptions {
 /// What a run produced.
 #[derive(Clone, Debug)]
 pub struct RunReport {
+    /// The run's `summary.csv` figures.
     pub summary: Summary,
+    /// Master seed used.
     pub seed: u64,
+    /// The policy's name.
     pub policy: String,
+    /// The result directory.
     pub out_dir: PathBuf,
+    /// Result files written, in the order the manifest lists them.
     pub files: Vec<String>,
 }
 

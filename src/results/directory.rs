@@ -34,12 +34,14 @@ fn sha256_file(path: &Path) -> Result<String> {
 
 /// What a run's manifest records beyond its summary.
 pub struct Provenance<'a> {
+    /// Master seed used.
     pub seed: u64,
     /// The policy's parameters with defaults filled in (hashed with the
     /// scenario).
     pub resolved_params: toml::Table,
     /// Checksum of the trace replayed, if any.
     pub trace_sha256: Option<String>,
+    /// The command's arguments, program name first.
     pub command_line: &'a [String],
     /// What a live run ran on; `None` for a simulated run.
     pub live: Option<LiveManifest>,

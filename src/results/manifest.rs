@@ -9,22 +9,34 @@ pub const RNG_CRATES: [(&str, &str); 3] = [("rand", "0.10.4"), ("rand_distr", "0
 /// The manifest of one run.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
+    /// Version of offsim that made the run.
     pub offsim_version: &'static str,
+    /// The scenario's name.
     pub scenario: String,
+    /// The scenario's free-text description, if it has one.
     pub description: Option<String>,
+    /// The scenario's path as given on the command line.
     pub scenario_file: String,
     /// SHA-256 of the effective scenario (after `--set` overrides, policy
     /// defaults filled in).
     pub scenario_sha256: String,
     /// SHA-256 of the trace file, when the scenario replays one.
     pub trace_sha256: Option<String>,
+    /// Master seed used: `--seed` if given, else `simulation.seed`.
     pub seed: u64,
+    /// The policy's name.
     pub policy: String,
+    /// The command's arguments, program name first.
     pub command_line: Vec<String>,
+    /// Random number generator of every stream.
     pub rng_algorithm: &'static str,
+    /// Versions of the crates that determine random draws, as `<crate> <version>`.
     pub rng_crates: Vec<String>,
+    /// Result files written by the run.
     pub files: Vec<String>,
+    /// Simulation events processed, as in `summary.csv`.
     pub events: u64,
+    /// Time the run ended, in seconds.
     pub sim_end_s: f64,
     /// Present for live runs only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +50,9 @@ pub struct LiveManifest {
     pub engine: String,
     /// The worker image tag.
     pub image: String,
+    /// Scenario speed one host core stands for, in GHz (`live.host_core_ghz`).
     pub host_core_ghz: f64,
+    /// CFS period of the workers' CPU quotas, in microseconds.
     pub cpu_period_us: u32,
     /// Spin-loop iterations per second of one host core, as measured.
     pub loop_rate_per_s: f64,
