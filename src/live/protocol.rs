@@ -28,7 +28,9 @@ pub const MAX_FRAME: u32 = 1 << 30;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// An edge device: runs tasks locally and offloads them.
     Device,
+    /// An edge or cloud node: runs offloaded tasks.
     Node,
 }
 
@@ -38,6 +40,7 @@ pub enum Role {
 pub struct WorkerConfig {
     /// Entity name, e.g. `camera-3` or `edge`.
     pub name: String,
+    /// Whether the worker is a device or a node.
     pub role: Role,
     /// Device index (dense over all devices) or node index; a node sends it
     /// as its source index when pulling images.
@@ -81,29 +84,47 @@ pub struct WorkerConfig {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Command {
     /// Device: run a task's work on the device.
-    Run { id: u64, cycles: f64, priority: u8 },
+    Run {
+        /// The task's id.
+        id: u64,
+        /// CPU work, in cycles.
+        cycles: f64,
+        /// The task's priority, 0–255.
+        priority: u8,
+    },
     /// Device: prepare (`overhead_cycles` on a device core), then send the
     /// task to a node through the proxy at `proxy` (connecting with source
     /// index `route`), and wait for its result.
     Offload(OffloadRequest),
     /// Node: pull an image now (policy pre-loading).
-    Preload { image: u16 },
+    Preload {
+        /// Index of the image.
+        image: u16,
+    },
 }
 
 /// Everything a device needs to offload one task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OffloadRequest {
+    /// The task's id.
     pub id: u64,
+    /// The task's priority, 0–255.
     pub priority: u8,
+    /// Device CPU work to prepare the offload, in cycles.
     pub overhead_cycles: f64,
     /// The link proxy in front of the chosen node.
     pub proxy: String,
     /// Source index sent to the proxy (the device's index).
     pub route: u32,
+    /// CPU work of the task itself, in cycles.
     pub cycles: f64,
+    /// Input sent to the node, in bytes.
     pub input_bytes: u64,
+    /// Result sent back to the device, in bytes.
     pub output_bytes: u64,
+    /// Node memory held while the task runs, in bytes.
     pub memory_bytes: u64,
+    /// Index of the container image the task needs; `None` needs none.
     pub image: Option<u16>,
     /// Protocol set-up round trips before the request.
     pub setup_rtts: u32,
@@ -115,6 +136,7 @@ pub struct OffloadRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// The task ran and its result reached the device.
     Completed,
     /// The device's or the node's queue was full.
     QueueFull,
@@ -122,6 +144,7 @@ pub enum Status {
     InsufficientMemory,
     /// Something broke (connection refused or reset, bad frame).
     Failed {
+        /// What broke.
         error: String,
     },
 }
@@ -136,11 +159,19 @@ pub type Phases = [u64; 5];
 #[serde(tag = "ev", rename_all = "kebab-case")]
 pub enum Event {
     /// Sent once on connect.
-    Hello { name: String, role: Role },
+    Hello {
+        /// The worker's entity name.
+        name: String,
+        /// Whether the worker is a device or a node.
+        role: Role,
+    },
     /// Device: a task ended.
     Finished {
+        /// The task's id.
         id: u64,
+        /// How it ended.
         status: Status,
+        /// Where its time went.
         phases: Phases,
         /// Nanoseconds after the command arrived when the task's own work
         /// started (`None` if it never did).
@@ -156,6 +187,7 @@ pub enum Event {
 pub struct Report {
     /// Tasks waiting for a core (not running).
     pub queue_len: u32,
+    /// Cores running a task.
     pub busy_cores: u32,
     /// Cumulative core-nanoseconds spent executing tasks since the worker
     /// started.
@@ -194,6 +226,7 @@ pub enum FrameKind {
     Task = 1,
     /// A task's result: [`ResultHeader`] then `output_bytes + header_bytes` filler.
     Result = 2,
+    /// Answer to a `Ping`.
     Pong = 3,
     /// Node -> registry: a little-endian `u64` byte count to send back.
     Pull = 4,
@@ -202,6 +235,7 @@ pub enum FrameKind {
 }
 
 impl FrameKind {
+    /// The kind whose byte is `b`; `None` for an unknown byte.
     pub fn from_byte(b: u8) -> Option<FrameKind> {
         Some(match b {
             0 => FrameKind::Ping,
@@ -218,19 +252,27 @@ impl FrameKind {
 /// Fixed-size header of a `Task` frame (after the kind byte).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TaskHeader {
+    /// The task's id.
     pub id: u64,
+    /// CPU work, in cycles.
     pub cycles: f64,
+    /// Result to send back, in bytes.
     pub output_bytes: u64,
+    /// Node memory held while the task runs, in bytes.
     pub memory_bytes: u64,
+    /// Protocol header bytes added to each message.
     pub header_bytes: u64,
     /// `u16::MAX`: no image.
     pub image: u16,
+    /// The task's priority, 0–255.
     pub priority: u8,
 }
 
 impl TaskHeader {
+    /// Encoded length, in bytes.
     pub const LEN: usize = 8 * 5 + 2 + 1;
 
+    /// Appends the encoded header to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id.to_le_bytes());
         out.extend_from_slice(&self.cycles.to_le_bytes());
@@ -241,6 +283,7 @@ impl TaskHeader {
         out.push(self.priority);
     }
 
+    /// The header at the start of `b`; an error if `b` is too short.
     pub fn decode(b: &[u8]) -> io::Result<TaskHeader> {
         if b.len() < Self::LEN {
             return Err(bad("short task header"));
@@ -262,19 +305,24 @@ impl TaskHeader {
 pub struct ResultHeader {
     /// 0 completed, 1 queue full, 2 insufficient memory.
     pub status: u8,
+    /// Time waiting for a node core, in nanoseconds.
     pub wait_ns: u64,
     /// Image pull plus container cold start.
     pub startup_ns: u64,
+    /// Time on a node core, in nanoseconds.
     pub exec_ns: u64,
     /// Wall clock (ns since the Unix epoch) when the task frame had fully
-    /// arrived, and when the result frame was handed to the socket.
+    /// arrived.
     pub received_unix_ns: u64,
+    /// Wall clock (ns since the Unix epoch) when the result frame was handed to the socket.
     pub sent_unix_ns: u64,
 }
 
 impl ResultHeader {
+    /// Encoded length, in bytes.
     pub const LEN: usize = 1 + 8 * 5;
 
+    /// Appends the encoded header to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.push(self.status);
         for v in [self.wait_ns, self.startup_ns, self.exec_ns, self.received_unix_ns, self.sent_unix_ns] {
@@ -282,6 +330,7 @@ impl ResultHeader {
         }
     }
 
+    /// The header at the start of `b`; an error if `b` is too short.
     pub fn decode(b: &[u8]) -> io::Result<ResultHeader> {
         if b.len() < Self::LEN {
             return Err(bad("short result header"));

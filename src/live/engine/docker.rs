@@ -92,7 +92,9 @@ pub struct HostInfo {
 /// A network created for one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkInfo {
+    /// The engine's id of the network.
     pub id: String,
+    /// The network's name.
     pub name: String,
     /// The bridge's address on the host: containers reach processes on the
     /// host (the controller, link proxies) at this address.
@@ -132,7 +134,9 @@ pub struct ContainerSpec {
 /// A started container.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerInfo {
+    /// The engine's id of the container.
     pub id: String,
+    /// The container's name.
     pub name: String,
     /// Its address on its network; `None` if it has already exited.
     pub ip: Option<IpAddr>,
@@ -152,30 +156,43 @@ impl ContainerInfo {
 /// Limits are as the engine reports them: 0 means none.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerState {
+    /// The container is running.
     pub running: bool,
     /// Exit code, once it has exited.
     pub exit_code: Option<i64>,
     /// Whether the kernel killed it for exceeding its memory limit.
     pub oom_killed: bool,
+    /// CFS period of the CPU limit, in microseconds.
     pub cpu_period_us: i64,
+    /// CPU time the container may use per period, in microseconds.
     pub cpu_quota_us: i64,
     /// CPU limit in billionths of a core (an alternative to period and
     /// quota; offsim does not set it).
     pub nano_cpus: i64,
+    /// Memory limit, in bytes.
     pub memory_bytes: i64,
+    /// Limit on memory plus swap, in bytes.
     pub memory_swap_bytes: i64,
+    /// Largest number of processes and threads.
     pub pids_limit: i64,
+    /// The root filesystem is read-only.
     pub readonly_rootfs: bool,
+    /// Linux capabilities dropped.
     pub cap_drop: Vec<String>,
+    /// Security options, such as `no-new-privileges`.
     pub security_opt: Vec<String>,
+    /// The user the container's processes run as.
     pub user: String,
 }
 
 /// How many objects a removal removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Removed {
+    /// Containers removed.
     pub containers: usize,
+    /// Networks removed.
     pub networks: usize,
+    /// Images removed.
     pub images: usize,
 }
 

@@ -15,7 +15,9 @@ use std::sync::Arc;
 pub struct Site {
     /// Its host's index in [`hosts`] (what [`Entity::host`] refers to).
     pub index: usize,
+    /// The host, as the scenario describes it.
     pub host: Host,
+    /// The connection to the host's engine.
     pub engine: Arc<Engine>,
 }
 
@@ -47,6 +49,7 @@ impl Engines {
         &self.image
     }
 
+    /// Every engine in use, each with its host.
     pub fn sites(&self) -> &[Site] {
         &self.sites
     }

@@ -19,6 +19,7 @@ pub struct Host {
     /// The scenario table describing it, for messages: `live.engine` or
     /// `live.hosts[<name>]`.
     pub field: String,
+    /// Where its engine listens, and the TLS files to reach it.
     pub address: EngineAddress,
     /// Scenario speed one of its cores stands for.
     pub core_ghz: f64,

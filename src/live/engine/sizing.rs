@@ -14,10 +14,13 @@ use crate::scenario::{LiveSpec, Scenario};
 pub struct Entity {
     /// `<class>-<index>` for devices, the node name for nodes.
     pub name: String,
+    /// Whether the container is a device or a node.
     pub role: Role,
     /// Dense device index, or node index.
     pub index: u32,
+    /// Cores of the entity in the scenario.
     pub cores: u32,
+    /// Scenario speed of each core, in cycles per second.
     pub speed_hz: f64,
     /// The engine it runs on (an index into [`hosts`]).
     pub host: usize,

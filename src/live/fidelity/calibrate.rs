@@ -29,24 +29,34 @@ const BULK_BYTES: u64 = 250_000;
 /// The effective speed of one entity under its quota.
 #[derive(Clone, Debug)]
 pub struct SpeedProbe {
+    /// The entity probed: `<class>-<index>` for a device, the node name for a node.
     pub entity: String,
+    /// Whether the entity is a device or a node.
     pub role: Role,
     /// The scenario field it calibrates (`devices.<class>.speed_ghz` or
     /// `nodes.<name>.speed_ghz`).
     pub field: String,
+    /// Speed in the scenario, in GHz.
     pub nominal_ghz: f64,
+    /// Speed measured under the entity's CPU quota: cycles over measured execution time, in GHz.
     pub measured_ghz: f64,
 }
 
 /// Round trip and bulk upload through one device -> node path.
 #[derive(Clone, Debug)]
 pub struct LinkProbe {
+    /// The node at the path's end.
     pub node: String,
+    /// The access network of the probing device.
     pub network: String,
+    /// Round trip of an empty message in the scenario (latency plus mean jitter of the four links), in
+    /// milliseconds.
     pub configured_rtt_ms: f64,
+    /// Measured round trip of an empty message (upload plus download phases), in milliseconds.
     pub measured_rtt_ms: f64,
     /// Extra upload time of `BULK_BYTES` over an empty message.
     pub configured_bulk_ms: f64,
+    /// Measured extra upload time of `BULK_BYTES` over an empty message, in milliseconds.
     pub measured_bulk_ms: f64,
 }
 
@@ -55,11 +65,15 @@ pub struct LinkProbe {
 pub struct Calibration {
     /// The engines, each with its host's cores.
     pub engine: String,
+    /// Spin-loop iterations per second of one host core, as measured.
     pub loop_rate: f64,
     /// Container start to worker ready, per container.
     pub cold_start_ms: Vec<f64>,
+    /// Effective speed of every device class and node.
     pub speeds: Vec<SpeedProbe>,
+    /// Round trip and bulk upload from the first device to each node.
     pub links: Vec<LinkProbe>,
+    /// The kernel has `netem`, so links can be emulated.
     pub netem: bool,
 }
 

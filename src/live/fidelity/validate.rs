@@ -24,6 +24,8 @@ pub const SIM_REPLICATIONS: u64 = 10;
 /// How to validate.
 #[derive(Clone, Debug)]
 pub struct ValidateOptions {
+    /// Seed of the fixed trace and first seed of the simulated and live replications; default
+    /// `simulation.seed`.
     pub seed: Option<u64>,
     /// Defaults to `results/<scenario name>/validate/`.
     pub out_dir: Option<PathBuf>,
@@ -34,12 +36,14 @@ pub struct ValidateOptions {
     /// A fragment of overrides (what `offsim calibrate` writes) applied to
     /// the simulated side only: the live runs keep the scenario as written.
     pub calibration: Option<PathBuf>,
+    /// The command's arguments, program name first; recorded in each run's manifest.
     pub command_line: Vec<String>,
 }
 
 /// A compared quantity.
 #[derive(Copy, Clone, Debug)]
 pub struct Metric {
+    /// The metric's column name in `summary.csv`.
     pub name: &'static str,
     /// Compared as a difference in percentage points (utilisations and
     /// fractions) rather than a relative error.
@@ -61,13 +65,19 @@ pub const METRICS: [Metric; 7] = [
 /// One row of the table.
 #[derive(Clone, Debug)]
 pub struct Row {
+    /// The policy's label.
     pub policy: String,
+    /// The metric's column name in `summary.csv`.
     pub metric: &'static str,
+    /// Compared in percentage points rather than as a relative error.
     pub points: bool,
+    /// The prediction: the mean over the simulated replications.
     pub sim: Option<f64>,
+    /// Median over the live runs.
     pub live_median: Option<f64>,
     /// 95 % Student-t interval of the live mean.
     pub live_lo: Option<f64>,
+    /// Upper end of the 95 % Student-t interval of the live mean.
     pub live_hi: Option<f64>,
     /// Relative error of the live median against the prediction, or the
     /// difference in percentage points.
@@ -77,17 +87,22 @@ pub struct Row {
 /// What validation found.
 #[derive(Clone, Debug)]
 pub struct Validation {
+    /// One row per policy and metric.
     pub rows: Vec<Row>,
     /// Policies from best to worst by median latency.
     pub sim_ranking: Vec<String>,
+    /// Policies from best to worst by median latency, live.
     pub live_ranking: Vec<String>,
+    /// Where the validation's files were written.
     pub out_dir: PathBuf,
 }
 
 impl Validation {
+    /// The simulator and the live runs agree on the best policy.
     pub fn same_best(&self) -> bool {
         self.sim_ranking.first() == self.live_ranking.first()
     }
+    /// The simulator and the live runs rank the policies in the same order.
     pub fn same_ranking(&self) -> bool {
         self.sim_ranking == self.live_ranking
     }

@@ -53,6 +53,7 @@ const MAX_GREETING: usize = 4096;
 /// numbered as the cluster's entities).
 #[derive(Debug)]
 pub enum Msg {
+    /// An event from a worker: the entity's index and the event.
     Event(usize, Event),
     /// The control connection closed or broke: the worker is gone.
     Lost(usize, String),
@@ -60,8 +61,11 @@ pub enum Msg {
 
 /// A running live cluster.
 pub struct Cluster {
+    /// The run's id, set as a label on its containers and networks.
     pub run_id: String,
+    /// The run's devices and nodes, one container each.
     pub entities: Vec<Entity>,
+    /// Per entity: its container.
     pub containers: Vec<ContainerInfo>,
     /// Per node: the proxy its tasks go through.
     pub proxies: Vec<LinkProxy>,
@@ -93,7 +97,9 @@ struct Part {
 
 /// What every worker shares.
 pub struct WorkerSettings {
+    /// Seed of the emulated links' and the workers' random streams.
     pub seed: u64,
+    /// Spin-loop iterations per second of one host core, as measured.
     pub loop_rate: f64,
     /// Per node: images to hold from the start (scenario and policy pre-loads).
     pub preloads: Vec<Vec<u16>>,

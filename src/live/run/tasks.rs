@@ -16,9 +16,13 @@ use std::path::Path;
 /// One task of the workload.
 #[derive(Clone, Debug)]
 pub struct WorkloadTask {
+    /// The task's id: the trace's `task_id`, or its arrival order for a generated workload.
     pub id: u64,
+    /// Index of the device that produces the task.
     pub device: u32,
+    /// When the task arrives at its device.
     pub arrival: SimTime,
+    /// The task's work, sizes, image, priority, deadline and constraint set.
     pub attrs: TaskAttrs,
 }
 
