@@ -24,7 +24,9 @@ use std::path::Path;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
+    /// Lower values are better (latency, energy).
     Lower,
+    /// Higher values are better (throughput, deadlines met).
     Higher,
 }
 
@@ -32,6 +34,7 @@ pub enum Better {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricRule {
+    /// Which way the metric improves.
     pub better: Better,
     /// Relative tolerance, a fraction of |baseline mean|.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,12 +56,16 @@ impl MetricRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Values {
+    /// Number of replications, with `mean` and `std`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<usize>,
+    /// Mean over the replications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean: Option<f64>,
+    /// Sample standard deviation over the replications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub std: Option<f64>,
+    /// Every replication's value, instead of `n`, `mean` and `std`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<f64>>,
 }
@@ -67,9 +74,12 @@ pub struct Values {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// The policy's label.
     pub policy: String,
+    /// The grid point: path -> value as written in `runs.csv`; empty for a single run.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, String>,
+    /// Baseline figures by metric name.
     #[serde(default)]
     pub values: BTreeMap<String, Values>,
 }
@@ -78,9 +88,12 @@ pub struct Case {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
+    /// One-sided level of the Welch test.
     #[serde(default = "default_alpha")]
     pub alpha: f64,
+    /// How each metric is checked, by metric name.
     pub metrics: BTreeMap<String, MetricRule>,
+    /// Every case the results must hold.
     #[serde(default)]
     pub cases: Vec<Case>,
 }

@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 /// How to check.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
+    /// The results: a sweep directory (`runs.csv`), a run directory (`summary.csv`) or one of those files.
     pub results: PathBuf,
+    /// The baseline TOML file.
     pub baseline: PathBuf,
     /// Write the baseline from the results instead of checking.
     pub update_baseline: bool,
@@ -52,6 +54,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the verdict fails the check.
     pub fn fails(self) -> bool {
         matches!(self, Verdict::Regression | Verdict::Missing)
     }
@@ -60,23 +63,34 @@ impl Verdict {
 /// One line of the comparison.
 #[derive(Clone, Debug)]
 pub struct Line {
+    /// The case's name: the policy, and the grid point for sweeps.
     pub case: String,
+    /// The metric's name as the baseline writes it.
     pub metric: String,
+    /// Which way the metric improves.
     pub better: Better,
+    /// The baseline's replications, summarised.
     pub baseline: Sample,
+    /// The current replications, summarised; `None` if the results have no value of the metric.
     pub current: Option<Sample>,
     /// Allowed worsening (in the metric's unit).
     pub allowed: f64,
+    /// One-sided p-value of the Welch test; `None` without current values.
     pub p_value: Option<f64>,
+    /// The verdict on this metric of this case.
     pub verdict: Verdict,
 }
 
 /// What `offsim check` found.
 #[derive(Clone, Debug)]
 pub struct CheckReport {
+    /// The results file compared.
     pub results_file: PathBuf,
+    /// The baseline file compared against.
     pub baseline_file: PathBuf,
+    /// One-sided level of the Welch test used.
     pub alpha: f64,
+    /// One line per case and metric of the baseline.
     pub lines: Vec<Line>,
     /// Result cases the baseline does not know (not checked).
     pub new_cases: Vec<String>,
@@ -85,6 +99,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// Lines that fail the check: regressions and missing metrics.
     pub fn regressions(&self) -> usize {
         self.lines.iter().filter(|l| l.verdict.fails()).count()
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// The runs of one policy at one grid point.
 #[derive(Clone, Debug)]
 pub struct ResultCase {
+    /// The policy's label.
     pub policy: String,
     /// Grid path -> value as written in `runs.csv`.
     pub parameters: BTreeMap<String, String>,
@@ -21,7 +22,9 @@ pub struct ResultCase {
 /// Loaded results.
 #[derive(Clone, Debug)]
 pub struct Results {
+    /// The file read: `runs.csv` or `summary.csv`.
     pub file: PathBuf,
+    /// The file's column names.
     pub columns: Vec<String>,
     /// In order of first appearance.
     pub cases: Vec<ResultCase>,

@@ -23,14 +23,18 @@ pub struct Judged {
     pub n: usize,
     /// Replications without one.
     pub missing: usize,
+    /// Mean over the replications with a value.
     pub mean: Option<f64>,
+    /// Sample standard deviation over the replications with a value.
     pub std: Option<f64>,
     /// Two-sided 95 % interval of the mean (for the curve).
     pub ci95: Option<(f64, f64)>,
     /// The one-sided bound the objective is judged by (upper for `<=`,
     /// `<`; lower for `>=`, `>`).
     pub bound: Option<f64>,
+    /// The bound satisfies the objective and every replication has a value.
     pub met: bool,
+    /// Even the opposite bound fails the objective: confidently violated.
     pub violated: bool,
 }
 

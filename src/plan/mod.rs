@@ -43,6 +43,7 @@ pub struct PlanOptions {
     pub vary: String,
     /// `metric<=value` and the like.
     pub slos: Vec<String>,
+    /// Worker threads; default: the machine's available parallelism.
     pub jobs: Option<usize>,
     /// Defaults to `results/<scenario name>-plan/`.
     pub out_dir: Option<PathBuf>,
@@ -62,7 +63,9 @@ pub enum Outcome {
 /// One policy's search.
 #[derive(Clone, Debug)]
 pub struct PolicyPlan {
+    /// The policy's label.
     pub label: String,
+    /// The answer found.
     pub outcome: Outcome,
     /// Every probed value (ascending) and each objective's judgement there.
     pub probes: BTreeMap<i64, Vec<Judged>>,
@@ -75,17 +78,29 @@ pub struct PolicyPlan {
 /// What `offsim plan` found.
 #[derive(Clone, Debug)]
 pub struct PlanReport {
+    /// The scenario's name.
     pub scenario: String,
+    /// The varied scenario field.
     pub path: String,
+    /// Lowest value of the range.
     pub lo: i64,
+    /// Highest value of the range.
     pub hi: i64,
+    /// The objectives every value is judged by.
     pub slos: Vec<Slo>,
+    /// Replications per policy at each probed value.
     pub replications: u32,
+    /// One-sided confidence level of the bounds.
     pub confidence: f64,
+    /// One search per policy.
     pub policies: Vec<PolicyPlan>,
+    /// Simulation runs made.
     pub runs: usize,
+    /// Worker threads used.
     pub jobs: usize,
+    /// Wall-clock time of the whole plan.
     pub wall: Duration,
+    /// Where the plan's files were written.
     pub out_dir: PathBuf,
 }
 

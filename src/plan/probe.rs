@@ -13,11 +13,13 @@ use crate::sweep::{Experiment, ExperimentFlags, execute};
 pub struct Prober<'a> {
     /// The scenario, without an `[experiment]` grid.
     pub scenario: &'a LoadedScenario,
+    /// The policies that may be named: built-in and registered.
     pub registry: &'a PolicyRegistry,
     /// Policies, replications and seed (no grid).
     pub flags: &'a ExperimentFlags,
     /// The varied field.
     pub path: &'a str,
+    /// Worker threads.
     pub jobs: usize,
 }
 

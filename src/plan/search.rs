@@ -10,6 +10,7 @@
 /// What to do next.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Run the replications at this value next.
     Probe(i64),
     /// The smallest passing value.
     Found(i64),
@@ -29,6 +30,7 @@ pub struct Search {
 }
 
 impl Search {
+    /// A search of `lo..=hi` (inclusive); `lo` must not exceed `hi`.
     pub fn new(lo: i64, hi: i64) -> Self {
         assert!(lo <= hi, "empty range");
         Search { lo, hi, failing: None, passing: None }

@@ -23,13 +23,18 @@ pub const DERIVED: [(&str, &str); 2] =
 /// A comparison operator.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// `<=`: at most the threshold.
     Le,
+    /// `<`: below the threshold.
     Lt,
+    /// `>=`: at least the threshold.
     Ge,
+    /// `>`: above the threshold.
     Gt,
 }
 
 impl Op {
+    /// The operator as written: `<=`, `<`, `>=` or `>`.
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Le => "<=",
@@ -63,7 +68,9 @@ pub struct Slo {
     pub text: String,
     /// The canonical metric name (a column or a derived metric).
     pub metric: String,
+    /// How the metric must compare with the threshold.
     pub op: Op,
+    /// The limit, in the metric's unit.
     pub threshold: f64,
 }
 

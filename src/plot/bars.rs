@@ -11,13 +11,19 @@ use plotters::prelude::*;
 
 /// Stacked horizontal bars.
 pub struct StackedBars {
+    /// File name of the plot, without extension.
     pub file: String,
+    /// Title above the plot.
     pub title: String,
+    /// Line under the title, naming the scenario and the runs shown.
     pub subtitle: String,
+    /// Label of the value axis.
     pub x_desc: String,
+    /// Title of the legend of segments.
     pub legend_title: String,
     /// Segment names, in stacking order (`values` of every row match).
     pub segments: Vec<String>,
+    /// One bar per policy.
     pub rows: Vec<PolicyRow>,
     /// Divides values for display (e.g. 1000 for J -> kJ).
     pub scale: f64,

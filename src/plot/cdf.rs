@@ -10,7 +10,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Sorted completed-task latencies (ms) per policy.
 pub struct LatencyCdf {
+    /// Line under the title, naming the scenario and the runs shown.
     pub subtitle: String,
+    /// (policy label, sorted latencies in ms) per policy.
     pub series: Vec<(String, Vec<f64>)>,
 }
 

@@ -10,7 +10,9 @@ use plotters::prelude::*;
 /// One policy's estimate.
 #[derive(Clone, Debug)]
 pub struct Estimate {
+    /// The policy's label.
     pub policy: String,
+    /// Mean over the replications, in the metric's unit.
     pub mean: f64,
     /// Half-width of the 95 % interval; `None` with fewer than 2 replications.
     pub half_width: Option<f64>,
@@ -20,10 +22,15 @@ pub struct Estimate {
 
 /// Means with error bars, one row per policy.
 pub struct PolicyComparison {
+    /// The metric's column name in `summary.csv`.
     pub metric: String,
+    /// The metric as the axis describes it, with its unit.
     pub metric_desc: String,
+    /// Line under the title, naming the scenario and the runs shown.
     pub subtitle: String,
+    /// Label of the baseline policy.
     pub baseline: String,
+    /// One estimate per policy.
     pub rows: Vec<Estimate>,
 }
 

@@ -15,7 +15,9 @@ use std::path::Path;
 /// The figures to draw and notes on the ones skipped.
 #[derive(Default)]
 pub struct Figures {
+    /// The figures to draw.
     pub list: Vec<AnyFigure>,
+    /// One line per figure skipped, saying why.
     pub notes: Vec<String>,
 }
 

@@ -7,7 +7,9 @@ use std::path::Path;
 /// A CSV file: header and rows of text cells.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
+    /// Column names.
     pub header: Vec<String>,
+    /// Rows of cells, as text.
     pub rows: Vec<Vec<String>>,
 }
 
@@ -56,6 +58,8 @@ pub fn completed_latencies(tasks: &Path) -> Result<Vec<f64>> {
 /// Per-policy figures for the bar plots: a label and named values.
 #[derive(Clone, Debug)]
 pub struct PolicyRow {
+    /// The policy's label.
     pub policy: String,
+    /// One value per segment, in the bar's stacking order.
     pub values: Vec<f64>,
 }

@@ -11,7 +11,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 #[derive(Clone, Copy, Debug)]
 pub enum Key {
     /// A line, solid or dashed.
-    Line { dashed: bool },
+    Line {
+        /// Dashed rather than solid.
+        dashed: bool,
+    },
     /// A filled box (bars).
     Box,
     /// A marker: 0 circle, 1 triangle, 2 square, 3 diamond.
@@ -21,8 +24,11 @@ pub enum Key {
 /// One legend line.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    /// Text of the entry.
     pub label: String,
+    /// Colour of its key.
     pub colour: RGBColor,
+    /// What its key looks like.
     pub key: Key,
 }
 

@@ -81,10 +81,15 @@ pub fn render_validation(dir: &Path) -> Result<Vec<String>> {
 
 /// Any of the plots.
 pub enum AnyFigure {
+    /// The latency distribution of completed tasks per policy.
     Cdf(cdf::LatencyCdf),
+    /// Stacked bars per policy (latency by phase, energy by consumer).
     Bars(bars::StackedBars),
+    /// Utilisation over time.
     Utilisation(utilisation::UtilisationOverTime),
+    /// Means with error bars against a baseline.
     Comparison(ci::PolicyComparison),
+    /// A metric against a swept parameter.
     Parameter(sweep_param::MetricVsParameter),
 }
 

@@ -12,10 +12,15 @@ pub type Line = (String, Vec<(f64, f64, Option<f64>)>);
 
 /// Lines of (parameter value, mean, CI half-width) per policy.
 pub struct MetricVsParameter {
+    /// The metric's column name in `summary.csv`.
     pub metric: String,
+    /// The metric as the axis describes it, with its unit.
     pub metric_desc: String,
+    /// The swept scenario field.
     pub parameter: String,
+    /// Line under the title, naming the scenario and the runs shown.
     pub subtitle: String,
+    /// One line per policy.
     pub series: Vec<Line>,
 }
 

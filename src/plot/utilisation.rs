@@ -12,6 +12,7 @@ pub type Series = (String, Vec<(f64, f64)>);
 
 /// Time series of utilisation in [0, 1].
 pub struct UtilisationOverTime {
+    /// Line under the title, naming the scenario and the runs shown.
     pub subtitle: String,
     /// (label, points (time s, utilisation)).
     pub series: Vec<Series>,

@@ -18,7 +18,9 @@ use super::student;
 /// A sample summarised.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Sample {
+    /// Sample size.
     pub n: usize,
+    /// Sample mean.
     pub mean: f64,
     /// Sample standard deviation (n - 1); 0 when `n < 2`.
     pub std: f64,
@@ -41,8 +43,11 @@ impl Sample {
 pub struct Welch {
     /// Worsening beyond tolerance, `d - tol` (positive: worse than allowed).
     pub excess: f64,
+    /// Welch's t statistic; `None` when neither sample has variance.
     pub t: Option<f64>,
+    /// Welch-Satterthwaite degrees of freedom; `None` when neither sample has variance.
     pub df: Option<f64>,
+    /// One-sided p-value of a worsening beyond the tolerance.
     pub p_value: f64,
 }
 

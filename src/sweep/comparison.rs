@@ -10,10 +10,13 @@ use crate::stats::Estimate;
 /// Statistics of one metric for one policy at one grid point.
 #[derive(Clone, Debug)]
 pub struct MetricStats {
+    /// Index of the grid point.
     pub point: usize,
+    /// Index of the policy.
     pub policy: usize,
     /// Index into [`metric_names`].
     pub metric: usize,
+    /// Mean, spread and 95 % interval of the metric over the replications.
     pub estimate: Estimate,
     /// Paired difference policy - baseline; `None` for the baseline itself.
     pub diff: Option<Estimate>,
@@ -25,12 +28,15 @@ pub struct MetricStats {
 /// from `sweep.json` and the saved rows.
 #[derive(Clone, Debug)]
 pub struct Layout {
+    /// Scenario paths of the grid axes.
     pub axis_paths: Vec<String>,
     /// Per point, the value of each axis as written in `runs.csv`.
     pub point_values: Vec<Vec<String>>,
+    /// Policy labels, in experiment order.
     pub labels: Vec<String>,
     /// Index into `labels`.
     pub baseline: usize,
+    /// Replications per policy and grid point.
     pub replications: u32,
 }
 
@@ -53,7 +59,9 @@ impl Layout {
 /// metric in `summary.csv` order.
 #[derive(Clone, Debug)]
 pub struct Comparison {
+    /// Metric names, in `summary.csv` order.
     pub metrics: Vec<String>,
+    /// Statistics of every point, policy and metric, point-major, then policy, then metric.
     pub stats: Vec<MetricStats>,
 }
 

@@ -17,10 +17,15 @@ use std::time::Duration;
 
 /// How to run the pending runs.
 pub struct Execution<'a> {
+    /// The expanded experiment.
     pub experiment: &'a Experiment,
+    /// The policies that may be named: built-in and registered.
     pub registry: &'a PolicyRegistry,
+    /// The sweep directory runs are saved in.
     pub store: &'a SweepDir,
+    /// Columns of `runs.csv`.
     pub header: &'a [String],
+    /// Worker threads.
     pub jobs: usize,
     /// Write each run's own result files in `runs/<id>/`.
     pub write_tasks: bool,

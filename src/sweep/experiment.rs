@@ -25,7 +25,9 @@ pub struct ExperimentFlags {
     pub policies: Vec<String>,
     /// `--grid PATH=V1,V2,...`: adds or replaces a grid axis.
     pub grid: Vec<String>,
+    /// `--replications`: replications per policy and grid point.
     pub replications: Option<u32>,
+    /// `--baseline`: label of the policy the others are compared with.
     pub baseline: Option<String>,
     /// Base seed (default: `simulation.seed`).
     pub seed: Option<u64>,
@@ -34,7 +36,9 @@ pub struct ExperimentFlags {
 /// One varied scenario field and its values, in the order given.
 #[derive(Clone, Debug)]
 pub struct Axis {
+    /// The scenario field varied, as `--set` names it.
     pub path: String,
+    /// Its values, in the order given.
     pub values: Vec<toml::Value>,
 }
 
@@ -50,16 +54,22 @@ pub struct LabelledPolicy {
 /// Where one run sits in the experiment.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct RunSpec {
+    /// The run's id: its position in the experiment, point-major, then policy, then replication.
     pub id: usize,
+    /// Index of the grid point.
     pub point: usize,
+    /// Index of the policy.
     pub policy: usize,
+    /// Replication number, from 0.
     pub replication: u32,
+    /// The run's seed: the base seed plus the replication number.
     pub seed: u64,
 }
 
 /// The scenario of one grid point under one policy.
 #[derive(Clone, Debug)]
 pub struct Cell {
+    /// The scenario at the point, with the policy's table.
     pub scenario: LoadedScenario,
     /// Canonical hash with the policy's parameters resolved.
     pub scenario_sha256: String,
@@ -77,9 +87,11 @@ pub struct Experiment {
     /// Each point gives one value per axis (indices into the axis' values);
     /// the last axis varies fastest. One empty point when there is no grid.
     pub points: Vec<Vec<usize>>,
+    /// The policies compared.
     pub policies: Vec<LabelledPolicy>,
     /// Index into `policies`.
     pub baseline: usize,
+    /// Replications per policy and grid point.
     pub replications: u32,
     /// Seed of each replication.
     pub seeds: Vec<u64>,

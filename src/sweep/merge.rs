@@ -23,9 +23,13 @@ use std::path::{Path, PathBuf};
 /// What a merge did.
 #[derive(Clone, Debug)]
 pub struct MergeReport {
+    /// The merged sweep directory.
     pub out_dir: PathBuf,
+    /// Runs merged.
     pub runs: usize,
+    /// Sweep directories merged.
     pub dirs: usize,
+    /// The scenario's name.
     pub scenario: String,
 }
 

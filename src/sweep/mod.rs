@@ -68,6 +68,7 @@ pub struct SweepOptions {
 pub struct SweepReport {
     /// The experiment, expanded into runs.
     pub experiment: Experiment,
+    /// The sweep directory.
     pub out_dir: PathBuf,
     /// Runs found already done in the directory.
     pub resumed: usize,
@@ -75,6 +76,7 @@ pub struct SweepReport {
     pub ran: usize,
     /// Worker threads used.
     pub jobs: usize,
+    /// Wall-clock time of the sweep.
     pub wall: Duration,
     /// Empty for a partial shard.
     pub comparison: Comparison,

@@ -11,7 +11,9 @@ use std::fmt;
 /// Shard `index` (1-based) of `count`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Shard {
+    /// Which shard, from 1.
     pub index: usize,
+    /// Number of shards the sweep is split into.
     pub count: usize,
 }
 
