@@ -411,3 +411,35 @@ pub fn validate(s: &Scenario) -> Check {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(s: &Scenario) -> String {
+        let (field, message) = validate(s).unwrap_err();
+        format!("{field}: {message}")
+    }
+
+    #[test]
+    fn a_lognormal_with_an_infinite_log_variance_names_its_field() {
+        // ONE_DEVICE with `from` replaced by `to`.
+        let with = |from: &str, to: &str| -> Scenario {
+            let device = crate::scenario::testing::ONE_DEVICE.replace(from, to);
+            toml::from_str(&format!("policy = {{ name = \"local\" }}\nworkload = {{ max_tasks = 1 }}\n{device}"))
+                .unwrap()
+        };
+        let s = with(
+            r#"work_mcycles = { kind = "exponential", mean = 1 }"#,
+            r#"work_mcycles = { kind = "lognormal", mean = 1e-200, std = 1 }"#,
+        );
+        let e = rejected(&s);
+        assert!(e.starts_with("devices[d].workload.work_mcycles: `std` (1.0) is too large for `mean` (1e-200)"), "{e}");
+        let s = with(
+            "up = { bandwidth_mbps = 1 }",
+            r#"up = { bandwidth_mbps = 1, jitter_ms = { kind = "lognormal", mean = 1e-300, std = 1 } }"#,
+        );
+        let e = rejected(&s);
+        assert!(e.starts_with("networks[n].up.jitter_ms: `std` (1.0) is too large for `mean` (1e-300)"), "{e}");
+    }
+}
