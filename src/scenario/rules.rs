@@ -457,7 +457,7 @@ power = {{ idle_w = 1, busy_w = 2 }}
     }
 
     fn rejected(s: &Scenario) -> String {
-        let (field, message) = validate(s).unwrap_err();
+        let (field, message) = check(s).unwrap_err();
         format!("{field}: {message}")
     }
 
@@ -486,7 +486,7 @@ power = {{ idle_w = 1, busy_w = 2 }}
     #[test]
     fn preloaded_images_must_fit_the_cache_in_whole_bytes() {
         let s = scenario("image_cache_gb = 0.001\npreloaded_images = [\"img\"]");
-        assert_eq!(validate(&s), Ok(()), "1 MB fits in 0.001 GB exactly");
+        assert_eq!(check(&s), Ok(()), "1 MB fits in 0.001 GB exactly");
         let s = scenario("image_cache_gb = 0.000999999\npreloaded_images = [\"img\"]");
         assert_eq!(
             rejected(&s),
@@ -501,8 +501,8 @@ power = {{ idle_w = 1, busy_w = 2 }}
         s.images.push(ImageSpec { name: "img2".into(), size_mb: 5e-7 });
         assert!(rejected(&s).contains("take 2 bytes, more than image_cache_gb = 0.000000001 holds (1 bytes)"));
         s.images[1].size_mb = 4e-7;
-        assert_eq!(validate(&s), Ok(()), "0.4 bytes round to none");
+        assert_eq!(check(&s), Ok(()), "0.4 bytes round to none");
         let s = scenario("image_cache_gb = 0.001\npreloaded_images = [\"img\", \"img\"]");
-        assert_eq!(validate(&s), Ok(()), "an image preloaded twice is cached once");
+        assert_eq!(check(&s), Ok(()), "an image preloaded twice is cached once");
     }
 }
