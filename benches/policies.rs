@@ -3,7 +3,8 @@
 //! Run: `cargo bench --bench policies`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use offsim::engine::{SimTime, stream};
+use offsim::engine::SimTime;
+use offsim::model::{Purpose, stream};
 use offsim::policy::{
     DeviceView, ImageInfo, LinkView, NodeId, NodeInfo, NodeView, Policy, PolicyContext, PolicyRegistry, SystemView,
     TaskView,
@@ -104,7 +105,7 @@ fn decisions(c: &mut Criterion) {
     for name in registry.names() {
         let spec = PolicySpec { name: name.into(), params: toml::Table::new() };
         let (mut policy, _) = registry.build(&spec, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut rng = stream(1, "policy", 0);
+        let mut rng = stream(1, Purpose::Policy, 0);
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| policy.decide(black_box(&task), black_box(&view), &mut rng))
         });

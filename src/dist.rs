@@ -86,7 +86,17 @@ impl DistSpec {
             }
             DistSpec::Lognormal { mean, std } => {
                 positive("mean", mean)?;
-                non_negative("std", std)
+                non_negative("std", std)?;
+                let (mu, sigma) = lognormal_params(mean, std);
+                if mu.is_finite() && sigma.is_finite() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`std` ({std:?}) is too large for `mean` ({mean:?}): the logarithm's variance \
+                         ln(1 + (std/mean)^2) must be finite, so std/mean must be at most {:.4e}",
+                        f64::MAX.sqrt()
+                    ))
+                }
             }
             DistSpec::Pareto { scale, shape } | DistSpec::Weibull { scale, shape } => {
                 positive("scale", scale)?;
@@ -133,9 +143,8 @@ impl DistSpec {
                 }
             }
             DistSpec::Lognormal { mean, std } => {
-                let sigma2 = (1.0 + (std / mean).powi(2)).ln();
-                let mu = mean.ln() - sigma2 / 2.0;
-                Sampler::LogNormal(LogNormal::new(mu, sigma2.sqrt()).expect("validated"))
+                let (mu, sigma) = lognormal_params(mean, std);
+                Sampler::LogNormal(LogNormal::new(mu, sigma).expect("validated"))
             }
             DistSpec::Pareto { scale, shape } => Sampler::Pareto(Pareto::new(scale, shape).expect("validated")),
             DistSpec::Gamma { shape, scale } => Sampler::Gamma(Gamma::new(shape, scale).expect("validated")),
@@ -192,6 +201,16 @@ impl Sampler {
     pub fn is_zero(&self) -> bool {
         matches!(self, Sampler::Constant(v) if *v == 0.0)
     }
+}
+
+/// The underlying normal's (mu, sigma) of a log-normal whose values have
+/// mean `mean` and standard deviation `std`: sigma^2 = ln(1 + (std/mean)^2),
+/// mu = ln(mean) - sigma^2 / 2. Both are finite exactly when (std/mean)^2
+/// is, that is std/mean <= sqrt(f64::MAX) (about 1.34e154); beyond, sigma is
+/// infinite, which `LogNormal::new` rejects.
+fn lognormal_params(mean: f64, std: f64) -> (f64, f64) {
+    let sigma2 = (1.0 + (std / mean).powi(2)).ln();
+    (mean.ln() - sigma2 / 2.0, sigma2.sqrt())
 }
 
 /// Mean of a normal(mean, std) truncated to [0, inf).
@@ -256,5 +275,54 @@ mod tests {
         let e = DistSpec::Constant { value: f64::NAN }.validate().unwrap_err();
         assert!(e.contains("finite"), "{e}");
         assert!(DistSpec::Normal { mean: -1.0, std: 1.0 }.validate().is_err());
+    }
+
+    #[test]
+    fn lognormal_with_an_infinite_log_variance_is_rejected() {
+        // std/mean beyond sqrt(f64::MAX) makes ln(1 + (std/mean)^2) infinite.
+        for (mean, std) in [(1e-200, 1.0), (1e-300, 1.0), (5e-324, 1e-6), (1e-150, 1e12)] {
+            let e = DistSpec::Lognormal { mean, std }.validate().unwrap_err();
+            assert!(e.contains(&format!("`std` ({std:?}) is too large for `mean` ({mean:?})")), "{e}");
+            assert!(e.contains("std/mean must be at most 1.3408e154"), "{e}");
+        }
+        // Just inside the limit, and a tiny mean without spread, still work.
+        for (mean, std) in [(1e-142, 1e12), (1e-3, 1e12), (5e-324, 0.0)] {
+            let spec = DistSpec::Lognormal { mean, std };
+            assert_eq!(spec.validate(), Ok(()), "{spec:?}");
+            let s = spec.sampler();
+            let mut rng = stream(1, "dist-test", 2);
+            assert!((0..100).all(|_| s.sample(&mut rng) >= 0.0), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn every_valid_spec_builds_a_sampler() {
+        // `sampler` panics if a constructor rejects what `validate` accepted.
+        let values =
+            [0.0, 5e-324, 1e-300, 1e-200, 1e-6, 0.5, 1.0, 1e6, MAX_PARAMETER, 1e13, -1.0, f64::INFINITY, f64::NAN];
+        let mut valid = 0;
+        for &a in &values {
+            let mut specs = vec![DistSpec::Constant { value: a }, DistSpec::Exponential { mean: a }];
+            for &b in &values {
+                specs.extend([
+                    DistSpec::Uniform { low: a, high: b },
+                    DistSpec::Normal { mean: a, std: b },
+                    DistSpec::Lognormal { mean: a, std: b },
+                    DistSpec::Pareto { scale: a, shape: b },
+                    DistSpec::Gamma { shape: a, scale: b },
+                    DistSpec::Weibull { scale: a, shape: b },
+                ]);
+            }
+            for spec in specs.iter().filter(|s| s.validate().is_ok()) {
+                let s = spec.sampler();
+                let mut rng = stream(1, "dist-test", 3);
+                for _ in 0..100 {
+                    let x = s.sample(&mut rng);
+                    assert!(x >= 0.0, "{spec:?} drew {x}");
+                }
+                valid += 1;
+            }
+        }
+        assert!(valid > 200, "only {valid} valid specs");
     }
 }

@@ -24,7 +24,15 @@
 //! - [`policy`]: the [`policy::Policy`] trait and the read-only
 //!   [`policy::SystemView`] it decides from. The view holds measurements
 //!   only, so the same policy code can run against real hosts.
-//! - [`run`]: one run end to end, writing its result directory atomically.
+//! - [`dispatch`]: the task core both backends share: a task and what is
+//!   known of the system into the policy's views, placement checks, an
+//!   ended task into its row, summary share and outcome.
+//! - [`sim`] and [`live`]: the two backends, the event-driven model and
+//!   real Docker containers.
+//! - [`run`]: one simulated run end to end, writing its result directory
+//!   ([`results`]) atomically.
+//!
+//! `docs/architecture.md` maps the layers and where to add what.
 //!
 //! ## Example
 //! ```

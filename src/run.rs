@@ -43,11 +43,7 @@ pub fn policy_context(scenario: &LoadedScenario) -> PolicyContext {
     let spec = &scenario.spec;
     PolicyContext {
         nodes: World::node_infos(spec),
-        images: spec
-            .images
-            .iter()
-            .map(|i| ImageInfo { name: i.name.clone(), bytes: (i.size_mb * 1e6).round() as u64 })
-            .collect(),
+        images: spec.images.iter().map(|i| ImageInfo { name: i.name.clone(), bytes: i.bytes() }).collect(),
     }
 }
 

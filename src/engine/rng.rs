@@ -30,7 +30,9 @@ fn hash_name(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
-/// The stream for `purpose` number `index` under `master_seed`.
+/// The stream for `purpose` number `index` under `master_seed`. Model
+/// components name their purpose through `model::Purpose` (see
+/// `model::stream`), so a misspelt name cannot make a new stream.
 pub fn stream(master_seed: u64, purpose: &str, index: u64) -> SimRng {
     let a = mix64(master_seed ^ mix64(hash_name(purpose)));
     let b = mix64(a ^ mix64(index.wrapping_add(0x632b_e59b_d9b4_e019)));

@@ -119,11 +119,7 @@ fn node_view(id: usize, n: &NodeSpec, memory_bytes: u64) -> NodeView {
 impl World {
     /// Builds the world of `spec` for `seed`. The scenario must be valid.
     pub fn build(spec: &Scenario, seed: u64) -> World {
-        let images: Vec<Image> = spec
-            .images
-            .iter()
-            .map(|i| Image { name: i.name.clone(), bytes: (i.size_mb * 1e6).round() as u64 })
-            .collect();
+        let images: Vec<Image> = spec.images.iter().map(|i| Image { name: i.name.clone(), bytes: i.bytes() }).collect();
         let image_index = |name: &str| spec.images.iter().position(|i| i.name == name).expect("validated image");
 
         let mut links = Vec::new();
@@ -181,7 +177,7 @@ impl World {
                 down_link,
                 registry_link,
                 images: images.iter().map(|img| ImageSlot::absent(img.bytes)).collect(),
-                cache_capacity: (n.image_cache_gb * 1e9).round() as u64,
+                cache_capacity: n.image_cache_bytes(),
                 cache_used: 0,
                 cold_start: n.cold_start_ms.sampler(),
                 keep_alive_ns: nanos_from_secs(n.keep_alive_s),

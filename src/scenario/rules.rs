@@ -337,15 +337,28 @@ pub fn check(s: &Scenario) -> Checked {
             non_negative(&f("registry.latency_ms"), r.latency_ms)?;
         }
         non_negative(&f("image_cache_gb"), n.image_cache_gb)?;
-        let mut preloaded_mb = 0.0;
+        // Counted in whole bytes, as the cache counts them: if the rounded
+        // sizes overflowed the rounded capacity, a preloaded image would be
+        // evicted at time 0 and a node without a registry could not get it.
+        let mut preloaded: Vec<&ImageSpec> = Vec::new();
         for img in &n.preloaded_images {
             known(&f("preloaded_images"), "image", img, &images)?;
-            preloaded_mb += s.images.iter().find(|i| &i.name == img).map_or(0.0, |i| i.size_mb);
+            if let Some(i) = s.images.iter().find(|i| &i.name == img)
+                && !preloaded.iter().any(|p| p.name == i.name)
+            {
+                preloaded.push(i);
+            }
         }
-        if preloaded_mb > n.image_cache_gb * 1000.0 {
+        let preloaded_bytes = preloaded.iter().fold(0u64, |sum, i| sum.saturating_add(i.bytes()));
+        if preloaded_bytes > n.image_cache_bytes() {
             return err(
                 f("preloaded_images"),
-                format!("{preloaded_mb} MB of images do not fit in image_cache_gb = {}", n.image_cache_gb),
+                format!(
+                    "the preloaded images take {preloaded_bytes} bytes, more than image_cache_gb = {} holds \
+                     ({} bytes): raise image_cache_gb or preload fewer images",
+                    n.image_cache_gb,
+                    n.image_cache_bytes()
+                ),
             );
         }
         dist(&f("cold_start_ms"), &n.cold_start_ms)?;
@@ -411,4 +424,85 @@ pub fn check(s: &Scenario) -> Checked {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid scenario with an image `img`, a node `edge` and the device
+    /// class `d` of [`crate::scenario::testing::ONE_DEVICE`], with `extra`
+    /// lines appended to the node.
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!(
+            r#"policy = {{ name = "local" }}
+workload = {{ max_tasks = 1 }}
+[[images]]
+name = "img"
+size_mb = 1
+{}
+[[nodes]]
+name = "edge"
+tier = "edge"
+cores = 1
+speed_ghz = 1
+up = {{ bandwidth_mbps = 1 }}
+down = {{ bandwidth_mbps = 1 }}
+power = {{ idle_w = 1, busy_w = 2 }}
+{extra}
+"#,
+            crate::scenario::testing::ONE_DEVICE
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn rejected(s: &Scenario) -> String {
+        let (field, message) = check(s).unwrap_err();
+        format!("{field}: {message}")
+    }
+
+    #[test]
+    fn a_lognormal_with_an_infinite_log_variance_names_its_field() {
+        // ONE_DEVICE with `from` replaced by `to`.
+        let with = |from: &str, to: &str| -> Scenario {
+            let device = crate::scenario::testing::ONE_DEVICE.replace(from, to);
+            toml::from_str(&format!("policy = {{ name = \"local\" }}\nworkload = {{ max_tasks = 1 }}\n{device}"))
+                .unwrap()
+        };
+        let s = with(
+            r#"work_mcycles = { kind = "exponential", mean = 1 }"#,
+            r#"work_mcycles = { kind = "lognormal", mean = 1e-200, std = 1 }"#,
+        );
+        let e = rejected(&s);
+        assert!(e.starts_with("devices[d].workload.work_mcycles: `std` (1.0) is too large for `mean` (1e-200)"), "{e}");
+        let s = with(
+            "up = { bandwidth_mbps = 1 }",
+            r#"up = { bandwidth_mbps = 1, jitter_ms = { kind = "lognormal", mean = 1e-300, std = 1 } }"#,
+        );
+        let e = rejected(&s);
+        assert!(e.starts_with("networks[n].up.jitter_ms: `std` (1.0) is too large for `mean` (1e-300)"), "{e}");
+    }
+
+    #[test]
+    fn preloaded_images_must_fit_the_cache_in_whole_bytes() {
+        let s = scenario("image_cache_gb = 0.001\npreloaded_images = [\"img\"]");
+        assert_eq!(check(&s), Ok(()), "1 MB fits in 0.001 GB exactly");
+        let s = scenario("image_cache_gb = 0.000999999\npreloaded_images = [\"img\"]");
+        assert_eq!(
+            rejected(&s),
+            "nodes[edge].preloaded_images: the preloaded images take 1000000 bytes, more than \
+             image_cache_gb = 0.000999999 holds (999999 bytes): raise image_cache_gb or preload fewer images"
+        );
+        // Two images of half a byte each take a byte each in the cache; the
+        // sizes in MB add up to 1e-6, which is not above 1e-9 GB (in floating
+        // point, 1e-9 * 1000 is a little more than 1e-6), but 2 bytes do not fit in 1.
+        let mut s = scenario("image_cache_gb = 1e-9\npreloaded_images = [\"img\", \"img2\"]");
+        s.images[0].size_mb = 5e-7;
+        s.images.push(ImageSpec { name: "img2".into(), size_mb: 5e-7 });
+        assert!(rejected(&s).contains("take 2 bytes, more than image_cache_gb = 0.000000001 holds (1 bytes)"));
+        s.images[1].size_mb = 4e-7;
+        assert_eq!(check(&s), Ok(()), "0.4 bytes round to none");
+        let s = scenario("image_cache_gb = 0.001\npreloaded_images = [\"img\", \"img\"]");
+        assert_eq!(check(&s), Ok(()), "an image preloaded twice is cached once");
+    }
 }

@@ -348,6 +348,13 @@ pub struct ImageSpec {
     pub size_mb: f64,
 }
 
+impl ImageSpec {
+    /// The image's size in whole bytes, as a node's cache counts it.
+    pub fn bytes(&self) -> u64 {
+        (self.size_mb * 1e6).round() as u64
+    }
+}
+
 /// One direction of a link.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -600,6 +607,13 @@ pub struct NodeSpec {
     #[serde(default = "default_keep_alive_s")]
     pub keep_alive_s: f64,
     pub power: NodePowerSpec,
+}
+
+impl NodeSpec {
+    /// The image cache's capacity in whole bytes.
+    pub fn image_cache_bytes(&self) -> u64 {
+        (self.image_cache_gb * 1e9).round() as u64
+    }
 }
 
 fn default_memory_gb() -> f64 {

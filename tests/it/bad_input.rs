@@ -475,3 +475,46 @@ fn dry_run_of_a_bad_trace_exits_2() {
     }
     fail_case("dry_run_bad", "--dry-run of a bad trace", &problems, &o);
 }
+
+#[test]
+fn lognormal_whose_log_variance_overflows() {
+    scenario_case(
+        "lognormal_tiny_mean.toml",
+        &[
+            "devices[cam].workload.work_mcycles",
+            "`std` (1.0) is too large for `mean` (1e-200)",
+            "std/mean must be at most 1.3408e154",
+        ],
+    );
+}
+
+#[test]
+fn lognormal_link_jitter_whose_log_variance_overflows() {
+    scenario_case(
+        "lognormal_jitter.toml",
+        &["networks[wifi].up.jitter_ms", "`std` (1.0) is too large for `mean` (1e-300)"],
+    );
+}
+
+#[test]
+fn set_a_lognormal_whose_log_variance_overflows() {
+    let path = fixture("valid.toml");
+    assert_rejected(
+        "set_lognormal",
+        &path,
+        &["--set", "devices.cam.workload.work_mcycles={ kind = \"lognormal\", mean = 1e-300, std = 1 }"],
+        &[
+            path.display().to_string(),
+            "devices[cam].workload.work_mcycles".into(),
+            "`std` (1.0) is too large for `mean` (1e-300)".into(),
+        ],
+    );
+}
+
+#[test]
+fn preloaded_images_larger_than_the_cache_once_rounded_to_bytes() {
+    scenario_case(
+        "preloaded_rounding.toml",
+        &["nodes[cloud].preloaded_images", "the preloaded images take 2 bytes", "holds (1 bytes)"],
+    );
+}
