@@ -27,22 +27,58 @@ pub const MAX_PARAMETER: f64 = 1e12;
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum DistSpec {
     /// Always `value`.
-    Constant { value: f64 },
+    Constant {
+        /// The value, in the field's unit.
+        value: f64,
+    },
     /// Uniform on `[low, high]`.
-    Uniform { low: f64, high: f64 },
+    Uniform {
+        /// Lower end, in the field's unit.
+        low: f64,
+        /// Upper end, in the field's unit.
+        high: f64,
+    },
     /// Exponential with the given mean.
-    Exponential { mean: f64 },
+    Exponential {
+        /// Mean, in the field's unit.
+        mean: f64,
+    },
     /// Normal, truncated at zero by rejection; `mean >= 0`.
-    Normal { mean: f64, std: f64 },
+    Normal {
+        /// Mean before truncation, in the field's unit.
+        mean: f64,
+        /// Standard deviation before truncation, in the field's unit.
+        std: f64,
+    },
     /// Log-normal with the given mean and standard deviation of the value
     /// itself (not of its logarithm).
-    Lognormal { mean: f64, std: f64 },
+    Lognormal {
+        /// Mean of the value, in the field's unit.
+        mean: f64,
+        /// Standard deviation of the value, in the field's unit.
+        std: f64,
+    },
     /// Pareto (type I): minimum `scale`, tail index `shape`.
-    Pareto { scale: f64, shape: f64 },
+    Pareto {
+        /// Smallest value, in the field's unit.
+        scale: f64,
+        /// Tail index: the smaller, the heavier the tail.
+        shape: f64,
+    },
     /// Gamma with `shape` k and `scale` θ (mean kθ); integer k is Erlang.
-    Gamma { shape: f64, scale: f64 },
+    Gamma {
+        /// Shape k, a pure number.
+        shape: f64,
+        /// Scale θ, in the field's unit.
+        scale: f64,
+    },
     /// Weibull with `scale` λ and `shape` k.
-    Weibull { scale: f64, shape: f64 },
+    Weibull {
+        /// Scale λ, in the field's unit.
+        scale: f64,
+        /// Shape k, a pure number.
+        shape: f64,
+    },
 }
 
 impl DistSpec {
@@ -156,13 +192,26 @@ impl DistSpec {
 /// A ready-to-draw distribution. Small and allocation-free.
 #[derive(Clone, Debug)]
 pub enum Sampler {
+    /// Always this value.
     Constant(f64),
-    Uniform { low: f64, width: f64 },
+    /// Uniform on `[low, low + width]`.
+    Uniform {
+        /// Lower end, in the field's unit.
+        low: f64,
+        /// `high - low`, in the field's unit.
+        width: f64,
+    },
+    /// Exponential.
     Exp(Exp<f64>),
+    /// Normal, redrawn until the value is non-negative.
     TruncNormal(Normal<f64>),
+    /// Log-normal, with the underlying normal's parameters.
     LogNormal(LogNormal<f64>),
+    /// Pareto (type I).
     Pareto(Pareto<f64>),
+    /// Gamma.
     Gamma(Gamma<f64>),
+    /// Weibull.
     Weibull(Weibull<f64>),
 }
 

@@ -85,7 +85,7 @@ pub struct WorkerConfig {
 pub enum Command {
     /// Device: run a task's work on the device.
     Run {
-        /// The task's id.
+        /// The task's id in the workload (its `task_id` in `tasks.csv`).
         id: u64,
         /// CPU work, in cycles.
         cycles: f64,
@@ -106,7 +106,7 @@ pub enum Command {
 /// Everything a device needs to offload one task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OffloadRequest {
-    /// The task's id.
+    /// The task's id in the workload (its `task_id` in `tasks.csv`).
     pub id: u64,
     /// The task's priority, 0–255.
     pub priority: u8,
@@ -167,7 +167,7 @@ pub enum Event {
     },
     /// Device: a task ended.
     Finished {
-        /// The task's id.
+        /// The task's id in the workload (its `task_id` in `tasks.csv`).
         id: u64,
         /// How it ended.
         status: Status,
@@ -252,7 +252,7 @@ impl FrameKind {
 /// Fixed-size header of a `Task` frame (after the kind byte).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TaskHeader {
-    /// The task's id.
+    /// The task's id in the workload (its `task_id` in `tasks.csv`).
     pub id: u64,
     /// CPU work, in cycles.
     pub cycles: f64,

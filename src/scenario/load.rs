@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// A parsed scenario that follows the rules, and where it came from.
 #[derive(Clone, Debug)]
 pub struct LoadedScenario {
+    /// The scenario, after overrides, with defaults filled in.
     pub spec: Scenario,
     /// How the scenario is named in messages (usually its path).
     pub origin: String,

@@ -25,19 +25,28 @@ pub struct Scenario {
     /// Free text, recorded in each run's manifest.
     #[serde(default)]
     pub description: Option<String>,
+    /// `[simulation]`: seed, horizon, warm-up and deadline handling.
     #[serde(default)]
     pub simulation: SimulationSpec,
+    /// `[policy]`: the policy that decides where tasks run.
     pub policy: PolicySpec,
+    /// `[dispatcher]`: what policies know about nodes, and when.
     #[serde(default)]
     pub dispatcher: DispatcherSpec,
+    /// `[outputs]`: which result files are written.
     #[serde(default)]
     pub outputs: OutputSpec,
+    /// `[workload]`: a trace to replay, or limits for the generators.
     #[serde(default)]
     pub workload: WorkloadSpec,
+    /// `[[images]]`: container images tasks may need.
     #[serde(default)]
     pub images: Vec<ImageSpec>,
+    /// `[[networks]]`: access networks; at least one.
     pub networks: Vec<NetworkSpec>,
+    /// `[[devices]]`: device classes; at least one.
     pub devices: Vec<DeviceClassSpec>,
+    /// `[[nodes]]`: edge and cloud nodes.
     #[serde(default)]
     pub nodes: Vec<NodeSpec>,
     /// Used by `offsim sweep`; ignored by `offsim run`.
@@ -94,8 +103,10 @@ pub struct EngineSpec {
     /// TLS client files for `tcp://` engines (all three, or none).
     #[serde(default)]
     pub tls_ca: Option<String>,
+    /// TLS client certificate.
     #[serde(default)]
     pub tls_cert: Option<String>,
+    /// TLS client key.
     #[serde(default)]
     pub tls_key: Option<String>,
 }
@@ -115,8 +126,10 @@ pub struct HostSpec {
     /// directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca: Option<String>,
+    /// TLS client certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<String>,
+    /// TLS client key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<String>,
     /// Scenario speed one of this host's cores stands for (default:
@@ -198,8 +211,10 @@ fn one_u32() -> u32 {
 /// (default: its name) naming it in results.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExperimentPolicy {
+    /// Names the policy in results; default: its name.
     #[serde(default)]
     pub label: Option<String>,
+    /// The policy's `[policy]` table: its name and parameters.
     #[serde(flatten)]
     pub policy: PolicySpec,
 }
@@ -255,6 +270,7 @@ pub enum DeadlineAction {
 /// `[policy]`: the policy's registered name and its parameters.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PolicySpec {
+    /// A built-in or registered policy name.
     pub name: String,
     /// Every other key of the table: the policy's own parameters, checked by
     /// the policy (unknown keys are rejected there).
@@ -344,7 +360,9 @@ pub struct WorkloadSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
+    /// Referenced by `[devices.workload].image`, trace rows and `preloaded_images`; unique among images.
     pub name: String,
+    /// Bytes pulled from the registry and space taken in a node's image cache, in MB.
     pub size_mb: f64,
 }
 
@@ -359,6 +377,7 @@ impl ImageSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
+    /// Transmission rate, shared by concurrent messages, in Mbps.
     pub bandwidth_mbps: f64,
     /// One-way propagation latency.
     #[serde(default)]
@@ -400,6 +419,7 @@ pub enum Sharing {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
+    /// Referenced by `devices.network`; unique among networks.
     pub name: String,
     /// Device -> gateway.
     pub up: LinkSpec,
@@ -411,6 +431,7 @@ pub struct NetworkSpec {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolSpec {
+    /// The preset.
     #[serde(default)]
     pub kind: ProtocolKind,
     /// Overrides the preset's connection set-up round trips per request.
@@ -438,6 +459,7 @@ pub enum ProtocolKind {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum QueueDiscipline {
+    /// Arrival order.
     #[default]
     Fifo,
     /// Highest `priority` first; FIFO among equal priorities.
@@ -448,6 +470,7 @@ pub enum QueueDiscipline {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePowerSpec {
+    /// Power with no core busy, in watts.
     pub idle_w: f64,
     /// At full utilisation of all cores; linear in between.
     pub busy_w: f64,
@@ -463,20 +486,25 @@ pub struct DevicePowerSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceClassSpec {
+    /// Class name; unique among device classes.
     pub name: String,
     /// Devices of this class, named `<name>-0` ... `<name>-<count-1>`.
     #[serde(default = "one")]
     pub count: u32,
     /// The access network the devices attach to.
     pub network: String,
+    /// Cores per device; each runs one task (or offload preparation) at a time.
     #[serde(default = "one")]
     pub cores: u32,
+    /// Speed of each core, in GHz.
     pub speed_ghz: f64,
+    /// Order of each device's run queue.
     #[serde(default)]
     pub queue: QueueDiscipline,
     /// Tasks waiting (not running) beyond this are dropped (`queue_full`).
     #[serde(default)]
     pub queue_limit: Option<u32>,
+    /// CPU and radio power of each device.
     pub power: DevicePowerSpec,
     /// Battery capacity; the device stops when it is empty.
     #[serde(default)]
@@ -485,6 +513,7 @@ pub struct DeviceClassSpec {
     /// run on the device's cores before the upload.
     #[serde(default)]
     pub offload_overhead_mcycles: f64,
+    /// Protocol cost of each offloaded request.
     #[serde(default)]
     pub protocol: ProtocolSpec,
     /// Task generator for each device of the class.
@@ -509,16 +538,21 @@ pub struct GeneratorSpec {
     /// First possible arrival.
     #[serde(default)]
     pub start_s: f64,
+    /// CPU work of each task, in Mcycles.
     pub work_mcycles: DistSpec,
+    /// Input sent to the node when offloaded, in kB.
     #[serde(default = "zero_dist")]
     pub input_kb: DistSpec,
+    /// Result sent back to the device when offloaded, in kB.
     #[serde(default = "zero_dist")]
     pub output_kb: DistSpec,
+    /// Node memory held while the task runs on a node, in MB.
     #[serde(default = "zero_dist")]
     pub memory_mb: DistSpec,
     /// Image the task runs in when offloaded.
     #[serde(default)]
     pub image: Option<String>,
+    /// Priority, 0–255: higher runs first in `priority` queues.
     #[serde(default)]
     pub priority: u8,
     /// Relative to arrival.
@@ -540,7 +574,9 @@ fn zero_dist() -> DistSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodePowerSpec {
+    /// Power with no core busy, in watts.
     pub idle_w: f64,
+    /// Power with all cores busy, in watts; linear in between.
     pub busy_w: f64,
 }
 
@@ -548,7 +584,9 @@ pub struct NodePowerSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrySpec {
+    /// Rate of the registry -> node link, fair-shared by concurrent pulls to this node, in Mbps.
     pub bandwidth_mbps: f64,
+    /// One-way latency of the registry -> node link, in milliseconds.
     #[serde(default)]
     pub latency_ms: f64,
 }
@@ -573,6 +611,7 @@ impl RegistrySpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
+    /// Node name, used by policies and outputs; unique among nodes.
     pub name: String,
     /// Tier label, usually `edge` or `cloud`.
     pub tier: String,
@@ -582,22 +621,30 @@ pub struct NodeSpec {
     /// Only tasks tolerating every one of these taints may run here.
     #[serde(default)]
     pub taints: Vec<String>,
+    /// Cores; each runs one task at a time.
     pub cores: u32,
+    /// Speed of each core, in GHz.
     pub speed_ghz: f64,
+    /// Memory shared by the tasks running on the node, in GB.
     #[serde(default = "default_memory_gb")]
     pub memory_gb: f64,
+    /// Order of the node's run queue.
     #[serde(default)]
     pub queue: QueueDiscipline,
+    /// Most tasks waiting for a core at the node; `None` is unbounded.
     #[serde(default)]
     pub queue_limit: Option<u32>,
     /// Gateway -> node.
     pub up: LinkSpec,
     /// Node -> gateway.
     pub down: LinkSpec,
+    /// Where the node pulls images from; `None`: it cannot pull.
     #[serde(default)]
     pub registry: Option<RegistrySpec>,
+    /// Space for cached images, in GB.
     #[serde(default = "default_cache_gb")]
     pub image_cache_gb: f64,
+    /// Images cached at time 0.
     #[serde(default)]
     pub preloaded_images: Vec<String>,
     /// Container start-up once the image is present.
@@ -606,6 +653,7 @@ pub struct NodeSpec {
     /// An idle container stays warm this long.
     #[serde(default = "default_keep_alive_s")]
     pub keep_alive_s: f64,
+    /// CPU power of the node.
     pub power: NodePowerSpec,
 }
 

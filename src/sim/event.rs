@@ -51,7 +51,7 @@ pub enum Event {
     },
     /// The task's container is up; it may queue for a node core.
     Ready {
-        /// The task.
+        /// The task whose container is up.
         task: TaskRef,
         /// Index of the node it is at.
         node: u32,

@@ -40,9 +40,13 @@ pub const MAX_VALUE: f64 = 1e12;
 /// One task of the trace.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TraceRow {
+    /// The row's `task_id`.
     pub id: u64,
+    /// When the task arrives (`arrival_ms`, rounded to the nanosecond).
     pub arrival: SimTime,
+    /// Index of the device named in the row.
     pub device: u32,
+    /// The task's work, sizes, image, priority, deadline and constraint set.
     pub attrs: TaskAttrs,
 }
 
