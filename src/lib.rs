@@ -71,6 +71,8 @@
 //! component draws from its own stream derived from the seed, no hash-map
 //! iteration decides anything, and one run is single-threaded.
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod dispatch;
 pub mod dist;
