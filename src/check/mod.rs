@@ -99,7 +99,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// Lines that fail the check: regressions and missing metrics.
+    /// Number of lines that fail the check: regressions and missing metrics.
     pub fn regressions(&self) -> usize {
         self.lines.iter().filter(|l| l.verdict.fails()).count()
     }

@@ -73,7 +73,8 @@ pub struct Calibration {
     pub speeds: Vec<SpeedProbe>,
     /// Round trip and bulk upload from the first device to each node.
     pub links: Vec<LinkProbe>,
-    /// The kernel has `netem`, so links can be emulated.
+    /// The kernel offers the `netem` queueing discipline; reported only, as the link proxy emulates links in
+    /// user space.
     pub netem: bool,
 }
 
