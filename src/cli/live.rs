@@ -29,11 +29,17 @@ pub struct LiveArgs {
     /// Do not draw plots into the result directory's plots/.
     #[arg(long)]
     pub no_plots: bool,
-    /// Remove every container, network and worker image offsim created on
-    /// every engine the scenario runs on (without a scenario: the local
-    /// engine), then exit.
+    /// Remove what offsim left on every engine the scenario runs on
+    /// (without a scenario: the local engine), then exit: the containers
+    /// and networks of runs no longer alive (a run is alive while any of
+    /// its containers runs; workers stop within seconds of losing their
+    /// controller) and the worker images no live run uses.
     #[arg(long)]
     pub cleanup: bool,
+    /// With --cleanup: remove this run's containers and network only,
+    /// whatever its state (the run id is in their names, offsim-<run>-...).
+    #[arg(long, value_name = "RUN_ID", requires = "cleanup")]
+    pub run: Option<String>,
 }
 
 pub fn execute(args: LiveArgs) -> Result<ExitCode> {
@@ -46,7 +52,7 @@ pub fn execute(args: LiveArgs) -> Result<ExitCode> {
                 hosts(&local)
             }
         };
-        cleanup(&engines, |removed| println!("{removed}"))?;
+        cleanup(&engines, args.run.as_deref(), |removed| println!("{removed}"))?;
         return Ok(ExitCode::SUCCESS);
     }
     let scenario = scenario.ok_or_else(|| Error::Live("a scenario file is needed".into()))?;

@@ -7,8 +7,15 @@
 //!
 //! Everything offsim creates carries [`MANAGED_LABEL`]; containers and
 //! networks also carry [`RUN_LABEL`], so one run's leftovers
-//! ([`Engine::remove_run`]) or all of offsim's ([`Engine::cleanup`]) can be
-//! found and removed even after a crash.
+//! ([`Engine::remove_run`]) or those of every run no longer alive
+//! ([`Engine::cleanup`]) can be found and removed even after a crash.
+//!
+//! A run is alive while any of its containers is created, running, paused
+//! or restarting: a worker stops by itself within its lease once its
+//! controller is gone (see [`crate::live::worker`]), so a run whose
+//! controller was killed is dead soon after. A network none of whose
+//! containers exist yet belongs to a run still starting for
+//! [`START_GRACE`] after its creation ([`CREATED_LABEL`]).
 //!
 //! Containers are hardened: a non-root user ([`WORKER_USER`]), a read-only
 //! root filesystem, every capability dropped, `no-new-privileges`, and
@@ -17,8 +24,8 @@
 use crate::error::{Error, Result};
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, HostConfig, NetworkCreateRequest, PortBinding, PortMap,
-    RestartPolicy, RestartPolicyNameEnum, SystemInfoCgroupVersionEnum,
+    ContainerCreateBody, ContainerStateStatusEnum, ContainerSummaryStateEnum, HostConfig, NetworkCreateRequest,
+    PortBinding, PortMap, RestartPolicy, RestartPolicyNameEnum, SystemInfoCgroupVersionEnum,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, InspectContainerOptions, InspectNetworkOptions,
@@ -27,7 +34,7 @@ use bollard::query_parameters::{
 };
 use bollard::{API_DEFAULT_VERSION, ClientVersion, Docker};
 use futures_util::TryStreamExt;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -40,12 +47,40 @@ pub const MANAGED_LABEL: &str = "io.offsim.managed";
 pub const RUN_LABEL: &str = "io.offsim.run";
 /// Label holding a container's role (see [`ContainerSpec::role`]).
 pub const ROLE_LABEL: &str = "io.offsim.role";
+/// Label holding a network's creation time, in Unix seconds.
+pub const CREATED_LABEL: &str = "io.offsim.created";
+/// How long a run's network, with none of its containers yet, counts as
+/// the network of a run still starting.
+pub const START_GRACE: Duration = Duration::from_secs(600);
 /// User and group every worker runs as (`nobody:nogroup`, not root).
 pub const WORKER_USER: &str = "65534:65534";
 /// Bound on every engine call but image builds.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on an image build.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Container states of a run that is alive.
+const ALIVE_STATES: [ContainerSummaryStateEnum; 4] = [
+    ContainerSummaryStateEnum::CREATED,
+    ContainerSummaryStateEnum::RUNNING,
+    ContainerSummaryStateEnum::PAUSED,
+    ContainerSummaryStateEnum::RESTARTING,
+];
+
+/// Counts a removal (`Some`: removed, `None`: already gone) or keeps its
+/// error for the report.
+fn tally(outcome: Result<Option<()>>, count: &mut usize, failures: &mut Vec<String>) {
+    match outcome {
+        Ok(Some(())) => *count += 1,
+        Ok(None) => {}
+        Err(e) => failures.push(e.to_string()),
+    }
+}
+
+/// Seconds since the Unix epoch on this machine's clock.
+fn unix_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 /// The engine used when neither an address nor `DOCKER_HOST` is given.
 const LOCAL_ENGINE: &str = "unix:///var/run/docker.sock";
@@ -186,7 +221,7 @@ pub struct ContainerState {
 }
 
 /// How many objects a removal removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Removed {
     /// Containers removed.
     pub containers: usize,
@@ -194,20 +229,26 @@ pub struct Removed {
     pub networks: usize,
     /// Images removed.
     pub images: usize,
+    /// Runs still alive, left alone (by run id).
+    pub alive: Vec<String>,
 }
 
 impl std::fmt::Display for Removed {
     /// E.g. `2 containers, 1 network, 0 images`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let Removed { containers, networks, images } = *self;
+        let Removed { containers, networks, images, .. } = *self;
         write!(
             f,
             "{containers} container{}, {networks} network{}, {images} image{}",
             plural(containers),
             plural(networks),
             plural(images)
-        )
+        )?;
+        match self.alive.len() {
+            0 => Ok(()),
+            n => write!(f, "; left {n} run{} in progress alone: {}", plural(n), self.alive.join(", ")),
+        }
     }
 }
 
@@ -325,7 +366,11 @@ impl Engine {
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
-            labels: Some(HashMap::from([(MANAGED_LABEL.into(), "true".into()), (RUN_LABEL.into(), run_id.into())])),
+            labels: Some(HashMap::from([
+                (MANAGED_LABEL.into(), "true".into()),
+                (RUN_LABEL.into(), run_id.into()),
+                (CREATED_LABEL.into(), unix_s().to_string()),
+            ])),
             ..Default::default()
         };
         let created = self.call(&format!("creating network {name}"), self.docker.create_network(request))?;
@@ -434,20 +479,74 @@ impl Engine {
     }
 
     /// Force-removes every container and network offsim created on this
-    /// engine, of any run, and with `images` its images too.
+    /// engine for runs that are no longer alive (see the module
+    /// documentation), and with `images` every worker image none of the
+    /// live runs' containers uses. Runs still alive are left alone and
+    /// listed in the result.
     pub fn cleanup(&self, images: bool) -> Result<Removed> {
-        self.remove_labelled(&format!("{MANAGED_LABEL}=true"), images)
+        let label = format!("{MANAGED_LABEL}=true");
+        let filters = HashMap::from([("label", vec![label.as_str()])]);
+        let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let containers =
+            self.call(&format!("listing containers labelled {label}"), self.docker.list_containers(Some(options)))?;
+        let run_of = |labels: &Option<HashMap<String, String>>| {
+            labels.as_ref().and_then(|l| l.get(RUN_LABEL)).cloned().unwrap_or_default()
+        };
+        let mut alive = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut used_images = BTreeSet::new();
+        for c in &containers {
+            let run = run_of(&c.labels);
+            seen.insert(run.clone());
+            if c.state.is_some_and(|s| ALIVE_STATES.contains(&s)) {
+                alive.insert(run);
+                used_images.extend(c.image_id.clone());
+            }
+        }
+        let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+        let networks =
+            self.call(&format!("listing networks labelled {label}"), self.docker.list_networks(Some(options)))?;
+        let now = unix_s();
+        for n in &networks {
+            let run = run_of(&n.labels);
+            let created = n.labels.as_ref().and_then(|l| l.get(CREATED_LABEL)?.parse::<u64>().ok());
+            if !seen.contains(&run) && created.is_some_and(|t| now.saturating_sub(t) < START_GRACE.as_secs()) {
+                alive.insert(run);
+            }
+        }
+        let mut removed = Removed { alive: alive.iter().cloned().collect(), ..Removed::default() };
+        let mut failures = Vec::new();
+        for c in containers.into_iter().filter(|c| !alive.contains(&run_of(&c.labels))) {
+            let Some(id) = c.id else { continue };
+            let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+            let outcome =
+                self.call_found(&format!("removing container {id}"), self.docker.remove_container(&id, Some(options)));
+            tally(outcome, &mut removed.containers, &mut failures);
+        }
+        for n in networks.into_iter().filter(|n| !alive.contains(&run_of(&n.labels))) {
+            let Some(id) = n.id else { continue };
+            let outcome = self.call_found(&format!("removing network {id}"), self.docker.remove_network(&id));
+            tally(outcome, &mut removed.networks, &mut failures);
+        }
+        if images {
+            let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+            let listed =
+                self.call(&format!("listing images labelled {label}"), self.docker.list_images(Some(options)))?;
+            for image in listed.into_iter().filter(|i| !used_images.contains(&i.id)) {
+                let options = RemoveImageOptionsBuilder::new().force(true).build();
+                let what = format!("removing image {}", image.id);
+                let outcome = self.call_found(&what, self.docker.remove_image(&image.id, Some(options), None));
+                tally(outcome.map(|found| found.map(drop)), &mut removed.images, &mut failures);
+            }
+        }
+        self.removal_result(&label, removed, failures)
     }
 
     fn remove_labelled(&self, label: &str, images: bool) -> Result<Removed> {
         let filters = HashMap::from([("label", vec![label])]);
         let mut removed = Removed::default();
         let mut failures = Vec::new();
-        let mut tally = |outcome: Result<Option<()>>, count: &mut usize| match outcome {
-            Ok(Some(())) => *count += 1,
-            Ok(None) => {}
-            Err(e) => failures.push(e.to_string()),
-        };
+        let mut tally = |outcome: Result<Option<()>>, count: &mut usize| tally(outcome, count, &mut failures);
         let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
         let containers =
             self.call(&format!("listing containers labelled {label}"), self.docker.list_containers(Some(options)))?;
@@ -474,6 +573,10 @@ impl Engine {
                 tally(outcome.map(|found| found.map(drop)), &mut removed.images);
             }
         }
+        self.removal_result(label, removed, failures)
+    }
+
+    fn removal_result(&self, label: &str, removed: Removed, failures: Vec<String>) -> Result<Removed> {
         if failures.is_empty() {
             Ok(removed)
         } else {

@@ -108,13 +108,20 @@ pub fn used_hosts(spec: &Scenario, live: &LiveSpec) -> Vec<(usize, Host)> {
     used.into_iter().map(|i| (i, all[i].clone())).collect()
 }
 
-/// Removes every container, network and worker image offsim created on
-/// each of `hosts`' engines, reporting each engine's tally through `done`;
-/// tries every engine before reporting a failure.
-pub fn cleanup(hosts: &[Host], mut done: impl FnMut(String)) -> Result<()> {
+/// Removes from each of `hosts`' engines what offsim left there: with
+/// `run`, the containers and network of that run, whatever its state;
+/// without, the containers and networks of every run no longer alive and
+/// the worker images no live run uses (see [`Engine::cleanup`]). Reports
+/// each engine's tally through `done`; tries every engine before reporting
+/// a failure.
+pub fn cleanup(hosts: &[Host], run: Option<&str>, mut done: impl FnMut(String)) -> Result<()> {
     let mut failures = Vec::new();
+    let remove = |engine: &Engine| match run {
+        Some(id) => engine.remove_run(id),
+        None => engine.cleanup(true),
+    };
     for host in hosts {
-        match connect(host).and_then(|engine| Ok((engine.cleanup(true)?, engine.describe()))) {
+        match connect(host).and_then(|engine| Ok((remove(&engine)?, engine.describe()))) {
             Ok((removed, engine)) => {
                 let prefix = host.name.as_ref().map_or(String::new(), |name| format!("{name}: "));
                 done(format!("{prefix}{engine}: removed {removed}"));

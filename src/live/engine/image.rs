@@ -116,10 +116,12 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// The build context: the `Dockerfile`, then every file under `rootfs/`.
 /// Headers are fixed (owner root, time 0) and paths sorted, so equal files
-/// give an equal archive.
+/// give an equal archive. The labels come first, so every image a build
+/// makes carries them, even one left by a build interrupted after its
+/// first step (`offsim live --cleanup` finds it by them).
 fn build_context(files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
     let dockerfile = format!(
-        "FROM scratch\nCOPY rootfs/ /\nLABEL {MANAGED_LABEL}=\"true\" io.offsim.version=\"{}\"\nUSER {WORKER_USER}\n\
+        "FROM scratch\nLABEL {MANAGED_LABEL}=\"true\" io.offsim.version=\"{}\"\nCOPY rootfs/ /\nUSER {WORKER_USER}\n\
          ENTRYPOINT [\"/{IMAGE_EXECUTABLE}\"]\n",
         env!("CARGO_PKG_VERSION")
     );
@@ -320,7 +322,7 @@ mod tests {
                 std::io::Read::read_to_string(&mut entry, &mut dockerfile).unwrap();
             }
         }
-        assert!(dockerfile.starts_with("FROM scratch\n"), "{dockerfile}");
+        assert!(dockerfile.starts_with("FROM scratch\nLABEL io.offsim.managed=\"true\""), "labels first: {dockerfile}");
         assert!(dockerfile.contains("USER 65534:65534\n"), "{dockerfile}");
         assert!(dockerfile.contains("ENTRYPOINT [\"/offsim\"]\n"), "{dockerfile}");
         assert!(dockerfile.contains("io.offsim.managed=\"true\""), "{dockerfile}");

@@ -56,6 +56,14 @@ const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// `TaskHeader::image` of a task without an image.
 const NO_IMAGE: u16 = u16::MAX;
+/// How long a started worker waits for its first control connection
+/// before it stops: its controller may be starting many containers.
+pub const FIRST_CONTACT: Duration = Duration::from_secs(300);
+/// How long a worker outlives its controller: once its control connection
+/// has closed (as it does when the controller exits, is killed or is
+/// dropped), a worker that gets no new one within this lease stops, so no
+/// run's containers keep running for long without their controller.
+pub const LEASE: Duration = Duration::from_secs(10);
 
 /// A bound worker, ready to [`Worker::run`].
 pub struct Worker {
@@ -143,7 +151,25 @@ pub fn serve(config_json: &str) -> crate::Result<()> {
     let name = config.name.clone();
     let worker = Worker::bind(config, any(CONTROL_PORT), any(DATA_PORT))
         .map_err(|e| crate::Error::Live(format!("worker {name}: {e}")))?;
+    let shared = Arc::clone(&worker.shared);
+    spawn("lease".into(), move || keep_lease(&shared, FIRST_CONTACT, LEASE))
+        .map_err(|e| crate::Error::Live(format!("worker {name}: {e}")))?;
     worker.run().map_err(|e| crate::Error::Live(format!("worker {name}: {e}")))
+}
+
+/// Stops the process once no controller has been connected for `first`
+/// since the start, or for `lease` since the last one left.
+fn keep_lease(shared: &Shared, first: Duration, lease: Duration) {
+    let (mut alone_since, mut limit) = (Instant::now(), first);
+    loop {
+        thread::sleep(Duration::from_millis(200));
+        if lock(&shared.control).is_some() {
+            (alone_since, limit) = (Instant::now(), lease);
+        } else if alone_since.elapsed() > limit {
+            shared.log(format_args!("no controller for {} s: stopping", limit.as_secs()));
+            std::process::exit(0);
+        }
+    }
 }
 
 /// Locks `m`, even if a thread panicked while holding it.

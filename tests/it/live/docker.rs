@@ -150,7 +150,7 @@ fn a_failed_run_leaves_nothing_behind() {
     assert_eq!(listed("networks", &scratch.run_id), 1, "before clean-up");
 
     let removed = engine.remove_run(&scratch.run_id).unwrap();
-    assert_eq!(removed, Removed { containers: 2, networks: 1, images: 0 });
+    assert_eq!(removed, Removed { containers: 2, networks: 1, images: 0, alive: Vec::new() });
     assert_eq!(listed("containers", &scratch.run_id), 0, "after clean-up");
     assert_eq!(listed("networks", &scratch.run_id), 0, "after clean-up");
     assert_eq!(engine.remove_run(&scratch.run_id).unwrap(), Removed::default(), "nothing left to remove");

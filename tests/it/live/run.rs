@@ -9,7 +9,9 @@
 //! fails. The tests run one at a time, with the other live tests, and
 //! remove every image they build, even when they fail.
 
-use super::{CommandGuard, EDGE, TestImage, device, docker_api, interrupt, leftovers, one_at_a_time, scenario_head};
+use super::{
+    CommandGuard, EDGE, TestImage, device, docker_api, has_image, interrupt, leftovers, one_at_a_time, scenario_head,
+};
 use crate::helpers::{TempDir, offsim, rows, run};
 use offsim::live::run::run_live_with;
 use offsim::policy::{EndReason, PolicyRegistry};
@@ -177,4 +179,97 @@ fn a_missing_engine_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unix:///nonexistent/docker.sock") && stderr.contains("Docker Engine"), "{stderr}");
     assert!(!dir.join("out").exists(), "nothing written");
+}
+
+#[test]
+fn a_killed_controllers_workers_stop_within_their_lease_and_cleanup_removes_them() {
+    let _one = one_at_a_time();
+    if docker_api::engine_or_skip("a_killed_controllers_workers_stop").is_none() {
+        return;
+    }
+    let _guard = CommandGuard::new(&[docker_api::local()]);
+    let dir = TempDir::new("live", "sigkill");
+    let scenario = dir.join("tiny.toml");
+    std::fs::write(&scenario, tiny_text().replace("duration_s = 4", "duration_s = 60")).unwrap();
+    let mut child = offsim()
+        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let give_up = Instant::now() + Duration::from_secs(90);
+    while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
+        assert!(Instant::now() < give_up, "the run never started its containers");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    child.kill().unwrap(); // SIGKILL: the controller cleans up nothing itself
+    child.wait().unwrap();
+    let running = || {
+        ["device", "node"]
+            .iter()
+            .flat_map(|r| docker_api::listed("containers", &format!("io.offsim.role={r}")))
+            .filter(|c| c["State"] == "running")
+            .count()
+    };
+    assert!(running() > 0, "the workers outlive their controller at first");
+    let lease = offsim::live::worker::LEASE;
+    let deadline = Instant::now() + lease + Duration::from_secs(15);
+    while running() > 0 {
+        assert!(Instant::now() < deadline, "{} workers still run {lease:?} after their controller died", running());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(local_leftovers() > 0, "the stopped containers and the network are still there");
+    let cleanup = run(&["live", "--cleanup"]);
+    assert!(cleanup.status.success(), "{}", String::from_utf8_lossy(&cleanup.stderr));
+    assert_eq!(local_leftovers(), 0, "a dead run's containers and network are removed");
+}
+
+#[test]
+fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
+    let _one = one_at_a_time();
+    let dir = TempDir::new("live", "two-runs");
+    let scenario = tiny(&dir);
+    let Some(live) = live("cleanup_during_a_live_run", &scenario) else { return };
+    let engine = offsim::live::engine::docker::Engine::connect(&Default::default()).unwrap();
+    // A dead run: its network, and a worker container that has exited.
+    let dead = format!("{}-dead", super::unique("cleanup_during_a_live_run"));
+    let network = engine.create_network(&dead).unwrap();
+    let spec = offsim::live::engine::docker::ContainerSpec {
+        name: format!("offsim-{dead}-device-0"),
+        run_id: dead.clone(),
+        image: live.0.image().to_string(),
+        network: network.name.clone(),
+        args: vec!["--version".into()],
+        cpus: 1.0,
+        cpu_period_us: 100_000,
+        memory_bytes: 64 << 20,
+        pids_limit: 64,
+        role: "device".into(),
+        publish: Vec::new(),
+    };
+    let exited = engine.start_container(&spec).unwrap();
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while engine.inspect(&exited.id).unwrap().exit_code.is_none() {
+        assert!(Instant::now() < give_up, "`offsim --version` never exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The live run, and a clean-up while it runs.
+    let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
+    let removed = std::thread::scope(|s| {
+        let running = s.spawn(|| run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0));
+        let give_up = Instant::now() + Duration::from_secs(90);
+        while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
+            assert!(Instant::now() < give_up, "the run never started its containers");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let removed = engine.cleanup(true);
+        let report = running.join().unwrap().unwrap();
+        assert_eq!(report.summary.completed(), report.summary.tasks, "the live run ran to the end");
+        removed.unwrap()
+    });
+    assert_eq!((removed.containers, removed.networks), (1, 1), "the dead run only: {removed:?}");
+    assert_eq!(removed.alive.len(), 1, "the live run is left alone: {removed:?}");
+    assert!(has_image(&docker_api::local(), live.0.image()), "the live run's image is kept");
+    assert_eq!(local_leftovers(), 0);
 }
