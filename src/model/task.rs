@@ -257,17 +257,19 @@ impl TaskSlab {
         if s.generation == r.generation { s.task.as_mut() } else { None }
     }
 
-    /// Removes the task; the handle (and every copy of it) becomes stale.
-    pub fn remove(&mut self, r: TaskRef) -> Option<Task> {
+    /// Removes the task in place (nothing is moved out of its slot); the
+    /// handle (and every copy of it) becomes stale. Returns whether it was
+    /// live.
+    pub fn remove(&mut self, r: TaskRef) -> bool {
         let s = &mut self.slots[r.slot as usize];
-        if s.generation != r.generation {
-            return None;
+        if s.generation != r.generation || s.task.is_none() {
+            return false;
         }
-        let task = s.task.take()?;
+        s.task = None;
         s.generation = r.generation.wrapping_add(1);
         self.free.push(r.slot);
         self.live -= 1;
-        Some(task)
+        true
     }
 
     /// Number of live tasks.
@@ -304,8 +306,8 @@ mod tests {
         let mut slab = TaskSlab::default();
         let a = slab.insert(task(1));
         assert_eq!(slab.get(a).map(|t| t.id), Some(1));
-        assert_eq!(slab.remove(a).map(|t| t.id), Some(1));
-        assert!(slab.get(a).is_none() && slab.remove(a).is_none());
+        assert!(slab.remove(a), "a live task is removed");
+        assert!(slab.get(a).is_none() && !slab.remove(a), "its handle is stale");
         let b = slab.insert(task(2));
         assert_ne!(a, b);
         assert!(slab.get(a).is_none());

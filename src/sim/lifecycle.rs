@@ -454,7 +454,7 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
 
     /// Removes task `t`, records it and tells the policy.
     pub(super) fn end(&mut self, now: SimTime, t: TaskRef, reason: EndReason) {
-        let mut task = self.tasks.remove(t).expect("ending a live task");
+        let task = self.tasks.get_mut(t).expect("ending a live task");
         self.last_activity = now;
         let ending = Ending {
             id: task.id,
@@ -472,7 +472,9 @@ impl<P: Policy, S: Sink> Simulation<P, S> {
         };
         let world = &self.world;
         let view = || task_view(world, task.id, task.device, task.arrival, &task.attrs());
-        if let Err(e) = self.outcomes.record(world, &ending, &mut self.policy, view) {
+        let recorded = self.outcomes.record(world, &ending, &mut self.policy, view);
+        self.tasks.remove(t);
+        if let Err(e) = recorded {
             self.fail(e);
         }
     }
