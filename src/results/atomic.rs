@@ -4,9 +4,12 @@
 //! temporary names in the target directory. [`OutputDir::commit`] renames
 //! them all into place; dropping the directory without committing removes
 //! the temporary files (and the directory, if this run created it and it is
-//! empty).
+//! empty). Every temporary file and created directory is also registered
+//! with [`crate::interrupt`], so a signal removes them before the process
+//! exits.
 
 use crate::error::{Error, Result};
+use crate::interrupt;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -57,7 +60,13 @@ impl OutputDir {
     pub fn open(dir: &Path) -> Result<Self> {
         let created: Vec<PathBuf> =
             dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
+        {
+            let mut scratch = interrupt::scratch();
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
+            for d in created.iter().rev() {
+                scratch.add(d);
+            }
+        }
         if !dir.is_dir() {
             return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
         }
@@ -77,7 +86,12 @@ impl OutputDir {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        let file = File::create(&temp).map_err(|e| Error::io(&target, "cannot create", e))?;
+        let file = {
+            let mut scratch = interrupt::scratch();
+            let file = File::create(&temp).map_err(|e| Error::io(&target, "cannot create", e))?;
+            scratch.add(&temp);
+            file
+        };
         self.temps.push(temp.clone());
         Ok(PendingFile { writer: BufWriter::with_capacity(1 << 20, file), temp, target })
     }
@@ -95,6 +109,8 @@ impl OutputDir {
     /// named in `stale` that this run does not write, so old and new results
     /// never mix.
     pub fn commit(mut self, files: Vec<FinishedFile>, stale: &[&str]) -> Result<()> {
+        // A signal waits until every file is in place.
+        let scratch = interrupt::scratch();
         if let Some(last) = files.last() {
             remove_if_present(&last.target)?;
         }
@@ -105,6 +121,7 @@ impl OutputDir {
             fs::rename(&f.temp, &f.target).map_err(|e| Error::io(&f.target, "cannot move into place", e))?;
         }
         self.committed = true;
+        drop(scratch);
         Ok(())
     }
 }
@@ -118,15 +135,19 @@ fn remove_if_present(path: &Path) -> Result<()> {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
+        let mut scratch = interrupt::scratch();
         for t in &self.temps {
-            let _ = fs::remove_file(t);
+            if !self.committed {
+                let _ = fs::remove_file(t);
+            }
+            scratch.forget(t);
         }
         for d in &self.created {
-            // Only succeeds if the directory is empty.
-            let _ = fs::remove_dir(d);
+            if !self.committed {
+                // Only succeeds if the directory is empty.
+                let _ = fs::remove_dir(d);
+            }
+            scratch.forget(d);
         }
     }
 }
