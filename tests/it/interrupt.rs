@@ -1,5 +1,8 @@
-//! Interrupted commands: SIGINT, SIGTERM and SIGHUP remove a command's
-//! temporary files and exit with 128 + the signal's number.
+//! Interrupted and concurrent commands: SIGINT, SIGTERM and SIGHUP remove a
+//! command's temporary files and exit with 128 + the signal's number; the
+//! temporary files of a killed run are removed by the next run into the
+//! directory; a second command into a directory another one is writing in
+//! is refused with exit code 2 and writes nothing.
 
 use crate::helpers::{TIMEOUT, TempDir, offsim, repo, wait_with_timeout};
 use std::fs;
@@ -160,4 +163,62 @@ fn a_signalled_sweep_plan_or_report_writes_no_result() {
     assert!(temporaries(&out).is_empty(), "{:?}", temporaries(&out));
     assert_eq!(visible_files(&out), before, "the report added files");
     assert!(!out.join("plots").exists());
+}
+
+#[test]
+fn the_next_run_removes_what_a_killed_run_left() {
+    let t = TempDir::new("interrupt", "killed");
+    let out = t.join("out");
+    let o = out.display().to_string();
+    let q = quickstart();
+    let mut child = start(&[&["run", q.as_str(), "--out", &o][..], &LONG].concat());
+    wait_for_temporaries(&out, &mut child);
+    signal(&child, libc::SIGKILL);
+    let (code, _) = finish(child);
+    assert_eq!(code, None, "killed");
+    let left = temporaries(&out);
+    assert!(!left.is_empty(), "SIGKILL cannot be handled: the temporary files remain");
+    fs::create_dir_all(out.join("plots")).unwrap();
+    fs::write(out.join(format!("plots/.energy.png.tmp-{}-3", i32::MAX)), "half").unwrap();
+
+    let (code, text) = finish(start(&["run", q.as_str(), "--out", &o, "--set", "workload.duration_s=30"]));
+    assert_eq!(code, Some(0), "the lock died with the killed run: {text}");
+    assert!(temporaries(&out).is_empty(), "stale temporaries remain: {:?}", temporaries(&out));
+    assert!(out.join("manifest.json").is_file() && out.join("plots/energy.png").is_file());
+}
+
+#[test]
+fn a_second_command_into_a_busy_directory_is_refused() {
+    let t = TempDir::new("interrupt", "lock");
+    let out = t.join("out");
+    let o = out.display().to_string();
+    let q = quickstart();
+    // Long enough to still be running when the second command starts.
+    let first = ["run", q.as_str(), "--out", &o, "--no-plots", "--set", "workload.duration_s=5000"];
+    let mut child = start(&[&first[..], &LONG[2..]].concat());
+    wait_for_temporaries(&out, &mut child);
+    let names = |d: &Path| {
+        let mut v: Vec<String> =
+            fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    };
+    let before = names(&out);
+    for second in [
+        vec!["run", q.as_str(), "--out", &o, "--set", "workload.duration_s=10"],
+        vec!["report", &o],
+        vec!["sweep", q.as_str(), "--out", &o, "--no-progress"],
+        vec!["plan", q.as_str(), "--out", &o, "--slo", "p95_latency_ms<=100", "--vary", "nodes.edge-1.cores=1..4"],
+    ] {
+        let (code, text) = finish(start(&second));
+        assert_eq!(code, Some(2), "{second:?}: {text}");
+        assert!(text.contains(&o) && text.contains("another offsim command is writing"), "{second:?}: {text}");
+        assert_eq!(names(&out), before, "{second:?} changed the directory");
+    }
+    let (code, text) = finish(child);
+    assert_eq!(code, Some(0), "the first run: {text}");
+    let mut files = names(&out);
+    files.retain(|n| !n.starts_with('.'));
+    assert_eq!(files, ["manifest.json", "summary.csv", "tasks.csv"], "only the first run's results");
+    assert!(!out.join(offsim::results::LOCK_FILE).exists(), "the lock file goes with its run");
 }
