@@ -6,25 +6,45 @@
 //! the temporary files (and the directory, if this run created it and it is
 //! empty). Every temporary file and created directory is also registered
 //! with [`crate::interrupt`], so a signal removes them before the process
-//! exits.
+//! exits. Each file's SHA-256 is computed as it is written, for the
+//! manifest.
 
 use crate::error::{Error, Result};
 use crate::interrupt;
+use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A file that hashes the bytes written to it.
+pub struct HashedFile {
+    file: File,
+    hash: Sha256,
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// A file being written under a temporary name.
 pub struct PendingFile {
-    writer: BufWriter<File>,
+    writer: BufWriter<HashedFile>,
     temp: PathBuf,
     target: PathBuf,
 }
 
 impl PendingFile {
     /// The buffered writer.
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    pub fn writer(&mut self) -> &mut BufWriter<HashedFile> {
         &mut self.writer
     }
 
@@ -34,9 +54,10 @@ impl PendingFile {
     }
 
     /// Flushes and closes the file, keeping the temporary name.
-    pub fn finish(mut self) -> Result<FinishedFile> {
-        self.writer.flush().map_err(|e| Error::io(&self.target, "cannot write", e))?;
-        Ok(FinishedFile { temp: self.temp.clone(), target: self.target.clone() })
+    pub fn finish(self) -> Result<FinishedFile> {
+        let file = self.writer.into_inner().map_err(|e| Error::io(&self.target, "cannot write", e.into_error()))?;
+        let sha256 = file.hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(FinishedFile { temp: self.temp, target: self.target, sha256 })
     }
 }
 
@@ -44,6 +65,19 @@ impl PendingFile {
 pub struct FinishedFile {
     temp: PathBuf,
     target: PathBuf,
+    sha256: String,
+}
+
+impl FinishedFile {
+    /// The final name, without the directory.
+    pub fn name(&self) -> String {
+        self.target.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
+
+    /// SHA-256 of the contents, in hexadecimal.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 /// The output directory of one run.
@@ -93,6 +127,7 @@ impl OutputDir {
             file
         };
         self.temps.push(temp.clone());
+        let file = HashedFile { file, hash: Sha256::new() };
         Ok(PendingFile { writer: BufWriter::with_capacity(1 << 20, file), temp, target })
     }
 
@@ -183,6 +218,9 @@ mod tests {
         fs::write(dir.join("keep.txt"), "not a result").unwrap();
         let mut out = OutputDir::open(&dir).unwrap();
         let files = vec![out.write("a.csv", b"new").unwrap(), out.write("manifest.json", b"{}").unwrap()];
+        assert_eq!(files[0].name(), "a.csv");
+        // SHA-256 of `new`.
+        assert_eq!(files[0].sha256(), "11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437");
         out.commit(files, &["old.csv"]).unwrap();
         let mut names: Vec<String> =
             fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();

@@ -1,6 +1,7 @@
 //! `manifest.json`: what is needed to reproduce a result directory.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Versions of the crates that determine random draws, from Cargo.toml's
 /// exact pins (checked against Cargo.lock by a test).
@@ -24,6 +25,8 @@ pub struct Manifest {
     pub rng_algorithm: &'static str,
     pub rng_crates: Vec<String>,
     pub files: Vec<String>,
+    /// SHA-256 of every file in `files` but the manifest, by name.
+    pub sha256: BTreeMap<String, String>,
     pub events: u64,
     pub sim_end_s: f64,
     /// Present for live runs only.

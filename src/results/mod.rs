@@ -11,7 +11,7 @@ mod lock;
 mod manifest;
 mod summary_csv;
 
-pub use atomic::{OutputDir, PendingFile};
+pub use atomic::{FinishedFile, HashedFile, OutputDir, PendingFile};
 pub use csv_sink::CsvSink;
 pub use directory::{Provenance, RESULT_FILES, open_row_files, trace_sha256, write_results};
 pub use lock::{DirLock, LOCK_FILE};
