@@ -79,6 +79,7 @@ pub mod dist;
 pub mod energy;
 pub mod engine;
 pub mod error;
+pub mod interrupt;
 pub mod live;
 pub mod metrics;
 pub mod model;

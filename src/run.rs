@@ -80,6 +80,11 @@ pub fn simulate_with<P: Policy>(scenario: &LoadedScenario, seed: u64, policy: P)
     Ok((summary, policy))
 }
 
+/// Where a run writes without `out_dir`: `results/<scenario name>/`.
+pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
+    Path::new("results").join(scenario.name())
+}
+
 /// Runs the scenario with its (built-in) policy; see [`run_with`].
 pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
     run_with(scenario, opts, &PolicyRegistry::new())
@@ -93,7 +98,7 @@ pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyR
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
     let (policy, resolved_params) = build_policy(scenario, registry)?;
     let trace_sha256 = trace_sha256(scenario)?;
-    let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()));
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let mut out = OutputDir::open(&out_dir)?;
     let sink = open_row_files(scenario, &mut out)?;
     let (summary, sink, _) = Simulation::new(scenario, seed, policy, sink)?.run()?;

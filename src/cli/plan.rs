@@ -4,6 +4,7 @@
 use offsim::Result;
 use offsim::plan::{self, PlanOptions};
 use offsim::policy::PolicyRegistry;
+use offsim::results::DirLock;
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::ExperimentFlags;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub struct PlanArgs {
 
 pub fn execute(args: PlanArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
+    let out_dir = args.out.unwrap_or_else(|| plan::default_out_dir(&scenario));
+    let _lock = DirLock::acquire(&out_dir)?;
     let opts = PlanOptions {
         flags: ExperimentFlags {
             policies: args.policies,
@@ -59,7 +62,7 @@ pub fn execute(args: PlanArgs) -> Result<ExitCode> {
         vary: args.vary,
         slos: args.slos,
         jobs: args.jobs.map(|j| j as usize),
-        out_dir: args.out,
+        out_dir: Some(out_dir),
         confidence: args.confidence,
     };
     let report = plan::plan(&scenario, &PolicyRegistry::new(), &opts)?;

@@ -13,6 +13,7 @@ pub struct ReportArgs {
 }
 
 pub fn execute(args: ReportArgs) -> Result<ExitCode> {
+    let _lock = offsim::results::DirLock::acquire(&args.dir)?;
     render(&args.dir, true)?;
     Ok(ExitCode::SUCCESS)
 }

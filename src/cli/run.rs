@@ -3,6 +3,7 @@
 use offsim::Result;
 use offsim::metrics::Summary;
 use offsim::policy::{EndReason, PolicyRegistry};
+use offsim::results::DirLock;
 use offsim::run::{self, RunOptions, RunReport};
 use offsim::scenario::LoadedScenario;
 use std::path::PathBuf;
@@ -39,7 +40,10 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         println!("{}: valid (scenario {}{trace})", scenario.origin, scenario.name());
         return Ok(ExitCode::SUCCESS);
     }
-    let opts = RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect() };
+    let out_dir = args.out.unwrap_or_else(|| run::default_out_dir(&scenario));
+    // Held until the plots are drawn too.
+    let _lock = DirLock::acquire(&out_dir)?;
+    let opts = RunOptions { seed: args.seed, out_dir: Some(out_dir), command_line: std::env::args().collect() };
     let report = run::run(&scenario, &opts)?;
     print_report(scenario.name(), &report);
     super::report::render(&report.out_dir, !args.no_plots)?;

@@ -3,6 +3,7 @@
 
 use offsim::Result;
 use offsim::policy::PolicyRegistry;
+use offsim::results::DirLock;
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::{self, ExperimentFlags, SweepOptions};
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ pub fn execute(args: SweepArgs) -> Result<ExitCode> {
     if let Some((s, from)) = &shard {
         eprintln!("offsim sweep: shard {s} (from {from})");
     }
+    let out_dir = args.out.unwrap_or_else(|| sweep::default_out_dir(&scenario));
+    // Held until the plots are drawn too.
+    let _lock = DirLock::acquire(&out_dir)?;
     let opts = SweepOptions {
         flags: ExperimentFlags {
             policies: args.policies,
@@ -73,7 +77,7 @@ pub fn execute(args: SweepArgs) -> Result<ExitCode> {
             baseline: args.baseline,
             seed: args.seed,
         },
-        out_dir: args.out,
+        out_dir: Some(out_dir),
         jobs: args.jobs.map(|j| j as usize),
         write_tasks: args.tasks,
         progress: sweep::progress::wanted(args.no_progress),

@@ -141,6 +141,12 @@ fn monotone_warnings(path: &str, slos: &[Slo], probes: &BTreeMap<i64, Vec<Judged
     out
 }
 
+/// The default output directory of a plan of `scenario`:
+/// `results/<scenario name>-plan/`.
+pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
+    Path::new("results").join(format!("{}-plan", scenario.name()))
+}
+
 /// Runs the search for every policy.
 pub fn plan(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &PlanOptions) -> Result<PlanReport> {
     let started = Instant::now();
@@ -222,8 +228,7 @@ pub fn plan(scenario: &LoadedScenario, registry: &PolicyRegistry, opts: &PlanOpt
             }
         })
         .collect();
-    let out_dir =
-        opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(format!("{}-plan", scenario.name())));
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let report = PlanReport {
         scenario: scenario.name().to_string(),
         path,

@@ -45,7 +45,7 @@ pub fn category_chart<'a, DB: DrawingBackend>(
         .caption(subtitle, style::note())
         .x_label_area_size(50)
         .y_label_area_size(label_width.max(60))
-        .build_cartesian_2d(x, -0.5..n as f64 - 0.5)?;
+        .build_cartesian_2d(style::axis(x.start, x.end), -0.5..n as f64 - 0.5)?;
     chart
         .configure_mesh()
         .disable_y_mesh()

@@ -34,7 +34,7 @@ impl Figure for LatencyCdf {
             .caption(&self.subtitle, style::note())
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
+            .build_cartesian_2d(style::axis(lo, hi).log_scale(), 0.0..1.0)?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)

@@ -93,7 +93,16 @@ fn run(dir: &Path) -> Result<Figures> {
     }
     f.list.push(AnyFigure::Bars(StackedBars::energy(subtitle, vec![PolicyRow { policy, values: values(&ENERGY) }])));
     f.notes.push("comparison_*, *_vs_*: sweeps only (offsim sweep)".into());
+    warn_non_finite(&mut f, "summary.csv", &summary);
     Ok(f)
+}
+
+/// Notes the numbers of `table` (the file `name`) left out of the plots
+/// because they are not finite.
+fn warn_non_finite(f: &mut Figures, name: &str, table: &Table) {
+    for cell in table.non_finite() {
+        f.notes.push(format!("warning: {name}: {cell} is not a finite number; drawn as 0 or left out"));
+    }
 }
 
 /// Mean utilisation per device class and per node over time.
@@ -265,5 +274,6 @@ fn sweep(dir: &Path) -> Result<Figures> {
     if params.is_empty() {
         f.notes.push("metric vs parameter: skipped, the sweep has no grid".into());
     }
+    warn_non_finite(&mut f, "comparison.csv", &cmp);
     Ok(f)
 }

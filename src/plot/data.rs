@@ -2,6 +2,8 @@
 //! work without the `tables` feature).
 
 use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A CSV file: header and rows of text cells.
@@ -11,6 +13,8 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows of cells, as text.
     pub rows: Vec<Vec<String>>,
+    /// `column = text` of every non-finite number [`Table::num`] met.
+    non_finite: RefCell<BTreeSet<String>>,
 }
 
 impl Table {
@@ -23,7 +27,7 @@ impl Table {
         for rec in r.records() {
             rows.push(rec.map_err(bad)?.iter().map(str::to_string).collect());
         }
-        Ok(Table { header, rows })
+        Ok(Table { header, rows, non_finite: RefCell::default() })
     }
 
     /// Index of column `name`.
@@ -36,9 +40,22 @@ impl Table {
         self.col(name).and_then(|i| row.get(i)).map_or("", String::as_str)
     }
 
-    /// Number in `row`'s column `name`; `None` if empty or absent.
+    /// Finite number in `row`'s column `name`; `None` if empty, absent or
+    /// not finite (`inf`, `NaN`: no axis can show it), the last noted in
+    /// [`Table::non_finite`].
     pub fn num(&self, row: &[String], name: &str) -> Option<f64> {
-        self.text(row, name).parse().ok()
+        let text = self.text(row, name);
+        let v: f64 = text.parse().ok()?;
+        if v.is_finite() {
+            return Some(v);
+        }
+        self.non_finite.borrow_mut().insert(format!("{name} = {text}"));
+        None
+    }
+
+    /// `column = text` of the non-finite numbers met so far, in order.
+    pub fn non_finite(&self) -> Vec<String> {
+        self.non_finite.borrow().iter().cloned().collect()
     }
 }
 

@@ -73,6 +73,18 @@ pub fn note() -> TextStyle<'static> {
     text(13.0, FontStyle::Normal, RGBColor(90, 90, 90))
 }
 
+/// The largest magnitude an axis reaches. Plotters finds no ticks for an
+/// infinite range (it loops for ever) and a sum or a margin of finite values
+/// can overflow, so every axis range goes through [`axis`].
+pub const AXIS_LIMIT: f64 = 1e300;
+
+/// `lo..hi` with both ends finite: each clamped to ±[`AXIS_LIMIT`], NaN
+/// taken as 0.
+pub fn axis(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let c = |v: f64| if v.is_nan() { 0.0 } else { v.clamp(-AXIS_LIMIT, AXIS_LIMIT) };
+    c(lo)..c(hi)
+}
+
 /// A tick label without needless decimals: `1200`, `2.5`, `0.05`.
 pub fn tick(v: f64) -> String {
     let a = v.abs();

@@ -49,7 +49,7 @@ impl Figure for MetricVsParameter {
             .caption(&self.subtitle, style::note())
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d(x0 - xpad..x1 + xpad, y0..y1 + ypad)?;
+            .build_cartesian_2d(style::axis(x0 - xpad, x1 + xpad), style::axis(y0, y1 + ypad))?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)

@@ -32,7 +32,7 @@ impl Figure for UtilisationOverTime {
             .caption(&self.subtitle, style::note())
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..t_max, 0.0..105.0)?;
+            .build_cartesian_2d(style::axis(0.0, t_max), 0.0..105.0)?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)

@@ -309,7 +309,7 @@ fn row_chart<'a, DB: DrawingBackend>(
         .caption(caption, style::note())
         .x_label_area_size(50)
         .y_label_area_size(label_area)
-        .build_cartesian_2d(x, -0.5..names.len() as f64 - 0.5)?;
+        .build_cartesian_2d(style::axis(x.start, x.end), -0.5..names.len() as f64 - 0.5)?;
     chart
         .configure_mesh()
         .disable_y_mesh()

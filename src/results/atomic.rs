@@ -4,24 +4,47 @@
 //! temporary names in the target directory. [`OutputDir::commit`] renames
 //! them all into place; dropping the directory without committing removes
 //! the temporary files (and the directory, if this run created it and it is
-//! empty).
+//! empty). Every temporary file and created directory is also registered
+//! with [`crate::interrupt`], so a signal removes them before the process
+//! exits. Each file's SHA-256 is computed as it is written, for the
+//! manifest.
 
 use crate::error::{Error, Result};
+use crate::interrupt;
+use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A file that hashes the bytes written to it.
+pub struct HashedFile {
+    file: File,
+    hash: Sha256,
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// A file being written under a temporary name.
 pub struct PendingFile {
-    writer: BufWriter<File>,
+    writer: BufWriter<HashedFile>,
     temp: PathBuf,
     target: PathBuf,
 }
 
 impl PendingFile {
     /// The buffered writer.
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    pub fn writer(&mut self) -> &mut BufWriter<HashedFile> {
         &mut self.writer
     }
 
@@ -31,9 +54,10 @@ impl PendingFile {
     }
 
     /// Flushes and closes the file, keeping the temporary name.
-    pub fn finish(mut self) -> Result<FinishedFile> {
-        self.writer.flush().map_err(|e| Error::io(&self.target, "cannot write", e))?;
-        Ok(FinishedFile { temp: self.temp.clone(), target: self.target.clone() })
+    pub fn finish(self) -> Result<FinishedFile> {
+        let file = self.writer.into_inner().map_err(|e| Error::io(&self.target, "cannot write", e.into_error()))?;
+        let sha256 = file.hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(FinishedFile { temp: self.temp, target: self.target, sha256 })
     }
 }
 
@@ -41,6 +65,19 @@ impl PendingFile {
 pub struct FinishedFile {
     temp: PathBuf,
     target: PathBuf,
+    sha256: String,
+}
+
+impl FinishedFile {
+    /// The final name, without the directory.
+    pub fn name(&self) -> String {
+        self.target.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
+
+    /// SHA-256 of the contents, in hexadecimal.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 /// The output directory of one run.
@@ -57,7 +94,13 @@ impl OutputDir {
     pub fn open(dir: &Path) -> Result<Self> {
         let created: Vec<PathBuf> =
             dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
+        {
+            let mut scratch = interrupt::scratch();
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
+            for d in created.iter().rev() {
+                scratch.add(d);
+            }
+        }
         if !dir.is_dir() {
             return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
         }
@@ -77,8 +120,14 @@ impl OutputDir {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        let file = File::create(&temp).map_err(|e| Error::io(&target, "cannot create", e))?;
+        let file = {
+            let mut scratch = interrupt::scratch();
+            let file = File::create(&temp).map_err(|e| Error::io(&target, "cannot create", e))?;
+            scratch.add(&temp);
+            file
+        };
         self.temps.push(temp.clone());
+        let file = HashedFile { file, hash: Sha256::new() };
         Ok(PendingFile { writer: BufWriter::with_capacity(1 << 20, file), temp, target })
     }
 
@@ -95,6 +144,8 @@ impl OutputDir {
     /// named in `stale` that this run does not write, so old and new results
     /// never mix.
     pub fn commit(mut self, files: Vec<FinishedFile>, stale: &[&str]) -> Result<()> {
+        // A signal waits until every file is in place.
+        let scratch = interrupt::scratch();
         if let Some(last) = files.last() {
             remove_if_present(&last.target)?;
         }
@@ -105,6 +156,7 @@ impl OutputDir {
             fs::rename(&f.temp, &f.target).map_err(|e| Error::io(&f.target, "cannot move into place", e))?;
         }
         self.committed = true;
+        drop(scratch);
         Ok(())
     }
 }
@@ -118,15 +170,19 @@ fn remove_if_present(path: &Path) -> Result<()> {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
+        let mut scratch = interrupt::scratch();
         for t in &self.temps {
-            let _ = fs::remove_file(t);
+            if !self.committed {
+                let _ = fs::remove_file(t);
+            }
+            scratch.forget(t);
         }
         for d in &self.created {
-            // Only succeeds if the directory is empty.
-            let _ = fs::remove_dir(d);
+            if !self.committed {
+                // Only succeeds if the directory is empty.
+                let _ = fs::remove_dir(d);
+            }
+            scratch.forget(d);
         }
     }
 }
@@ -162,6 +218,9 @@ mod tests {
         fs::write(dir.join("keep.txt"), "not a result").unwrap();
         let mut out = OutputDir::open(&dir).unwrap();
         let files = vec![out.write("a.csv", b"new").unwrap(), out.write("manifest.json", b"{}").unwrap()];
+        assert_eq!(files[0].name(), "a.csv");
+        // SHA-256 of `new`.
+        assert_eq!(files[0].sha256(), "11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437");
         out.commit(files, &["old.csv"]).unwrap();
         let mut names: Vec<String> =
             fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();

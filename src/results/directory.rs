@@ -97,6 +97,7 @@ pub fn write_results(
         rng_algorithm: crate::engine::rng::RNG_ALGORITHM,
         rng_crates: crate::results::rng_crates(),
         files: files.clone(),
+        sha256: finished.iter().map(|f| (f.name(), f.sha256().to_string())).collect(),
         events: summary.totals.events,
         sim_end_s: summary.totals.end_s,
         live: p.live,

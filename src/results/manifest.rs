@@ -1,6 +1,7 @@
 //! `manifest.json`: what is needed to reproduce a result directory.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Versions of the crates that determine random draws, from Cargo.toml's
 /// exact pins (checked against Cargo.lock by a test).
@@ -34,6 +35,8 @@ pub struct Manifest {
     pub rng_crates: Vec<String>,
     /// Result files written by the run.
     pub files: Vec<String>,
+    /// SHA-256 of every file in `files` but the manifest, by name.
+    pub sha256: BTreeMap<String, String>,
     /// Simulation events processed, as in `summary.csv`.
     pub events: u64,
     /// Time the run ended, in seconds.

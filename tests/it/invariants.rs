@@ -7,8 +7,9 @@
 //! utilisation lies in [0, 1] and power never drops below idle (except on a
 //! dead battery); energy totals agree with `utilisation.csv` and are at
 //! least idle power times the measured period; a replayed trace keeps every
-//! task and its attributes; and runs are deterministic, with the seed and
-//! scenario hash recorded in `manifest.json`.
+//! task and its attributes; and runs are deterministic, with the seed,
+//! scenario hash and every result file's SHA-256 recorded in
+//! `manifest.json`.
 
 use crate::helpers::{TempDir, header, repo, rows, run_in};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -652,4 +653,26 @@ fn same_seed_same_bytes_other_seed_other_tasks() {
     assert_eq!(sha(&ma), sha(&mother), "--seed is not part of the scenario, but changed its hash");
     assert_eq!(sha(&ma), sha(&mdefault), "--seed is not part of the scenario, but changed its hash");
     assert_ne!(sha(&ma), sha(&mset), "--set simulation.seed changes the effective scenario, but not its hash");
+}
+
+#[test]
+fn the_manifest_holds_the_checksum_of_every_file_it_commits() {
+    use sha2::{Digest, Sha256};
+    let tmp = TempDir::new("invariants", "checksums");
+    let dir = run_ok(&tmp, &fixture(MIXED.file), &[], "out");
+    let text = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let files: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let sums = manifest["sha256"].as_object().unwrap_or_else(|| panic!("no `sha256` object:\n{text}"));
+    let want: Vec<&str> = files.iter().copied().filter(|f| *f != "manifest.json").collect();
+    let mut have: Vec<&str> = sums.keys().map(String::as_str).collect();
+    let mut sorted = want.clone();
+    sorted.sort();
+    have.sort();
+    assert_eq!(have, sorted, "checksums for exactly the result files but the manifest\n{text}");
+    for f in want {
+        let bytes = fs::read(dir.join(f)).unwrap();
+        let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(sums[f].as_str(), Some(actual.as_str()), "{f}: the recorded SHA-256 is not the file's");
+    }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const ORDER: &[&str] = &[
     "engine",
     "error",
+    "interrupt",
     "stats",
     "dist",
     "scenario",

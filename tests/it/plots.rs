@@ -1,9 +1,11 @@
 //! Plots end to end: `offsim run` and `offsim sweep` draw their plots, and
 //! every image is decoded and checked to show something (several colours
 //! and many non-white pixels for PNG; drawn shapes and text for SVG), not
-//! only to exist. `--no-plots` draws none; `offsim report` redraws.
+//! only to exist. `--no-plots` draws none; `offsim report` redraws. Values
+//! no axis can show (infinite, or finite ones whose sum overflows) neither
+//! hang the plots nor pass unremarked.
 
-use crate::helpers::{Png, TempDir, offsim, png_content, repo, run, succeeded};
+use crate::helpers::{Png, TempDir, offsim, png_content, repo, run, run_in, succeeded};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -110,4 +112,45 @@ fn report_refuses_a_directory_that_is_not_a_result() {
     let out = offsim().arg("report").arg(&dir.0).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a result directory"));
+}
+
+#[test]
+fn infinite_or_overflowing_values_are_plotted_in_finite_time_with_a_warning() {
+    let t = TempDir::new("plots", "infinite");
+    // A node drawing 1e306 W: its energy is infinite.
+    let args: Vec<std::ffi::OsString> = [
+        "run",
+        &root("scenarios/quickstart.toml"),
+        "--set",
+        "workload.duration_s=30",
+        "--set",
+        "simulation.warmup_s=0",
+        "--set",
+        "nodes.cloud-gateway.power.busy_w=1e306",
+        "--out",
+        "out",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    let o = run_in(&t, &args);
+    assert_eq!(o.code, Some(0), "{}", o.describe());
+    assert!(o.stdout.contains("warning: summary.csv: node_energy_j = inf is not a finite number"), "{}", o.describe());
+    let plots = t.join("out/plots");
+    check_plot(&plots, "energy");
+    assert_eq!(names(&plots).len(), 8, "{:?}", names(&plots));
+
+    // Finite energies whose sum overflows: `report` finishes too.
+    let summary = t.join("out/summary.csv");
+    let text = fs::read_to_string(&summary).unwrap();
+    let (head, row) = text.split_once('\n').unwrap();
+    let cols: Vec<&str> = head.split(',').collect();
+    let mut cells: Vec<String> = row.trim_end().split(',').map(String::from).collect();
+    for c in ["device_energy_j", "node_energy_j", "network_energy_j"] {
+        cells[cols.iter().position(|h| *h == c).unwrap()] = "1.7e308".into();
+    }
+    fs::write(&summary, format!("{head}\n{}\n", cells.join(","))).unwrap();
+    let o = run_in(&t, &["report".into(), "out".into()]);
+    assert_eq!(o.code, Some(0), "{}", o.describe());
+    check_plot(&plots, "energy");
 }

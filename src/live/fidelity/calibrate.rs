@@ -80,7 +80,8 @@ pub struct Calibration {
 
 /// Starts the scenario's containers and measures.
 pub fn calibrate(scenario: &LoadedScenario, engines: &Engines) -> Result<Calibration> {
-    crate::live::run::handle_ctrl_c();
+    // SIGINT, SIGTERM or SIGHUP stops the probes, which removes the containers.
+    let _deferred = crate::interrupt::Deferred::new();
     let spec = &scenario.spec;
     let live = live_spec(scenario)?;
     let entities = sizing::entities(spec, live);
@@ -133,7 +134,7 @@ impl Prober<'_> {
             .map_err(|e| Error::Live(format!("cannot reach worker `{name}`: {e}")))?;
         let give_up = Instant::now() + Duration::from_secs(60);
         loop {
-            if crate::live::run::controller::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+            if crate::interrupt::received().is_some() {
                 return Err(Error::Live("interrupted".into()));
             }
             match self.rx.recv_timeout(give_up.saturating_duration_since(Instant::now())) {

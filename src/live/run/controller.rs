@@ -22,12 +22,8 @@ use crate::policy::{EndReason, NodeId, Placement, Policy, TaskView};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-
-/// Set by Ctrl-C; the run stops and its containers are removed.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// How long a worker may stay silent before it counts as lost.
 const SILENCE: Duration = Duration::from_secs(5);
@@ -206,7 +202,7 @@ impl<'a, P: Policy, S: Sink> Controller<'a, P, S> {
     /// Handles messages and deadlines until `until`.
     fn serve_until(&mut self, until: SimTime, rx: &Receiver<Msg>) -> Result<()> {
         loop {
-            if INTERRUPTED.load(Ordering::Relaxed) {
+            if crate::interrupt::received().is_some() {
                 return Err(Error::Live("interrupted; the run's containers are being removed".into()));
             }
             let now = self.now();

@@ -9,7 +9,7 @@ pub mod tasks;
 pub mod view;
 
 use self::cluster::{Cluster, WorkerSettings};
-use self::controller::{Controller, INTERRUPTED};
+use self::controller::Controller;
 use crate::error::{Error, Result};
 use crate::live::engine::engines::Engines;
 use crate::live::engine::image::WorkerImage;
@@ -21,7 +21,6 @@ use crate::results::{LiveManifest, OutputDir, Provenance, open_row_files, trace_
 use crate::run::{RunOptions, RunReport, build_policy};
 use crate::scenario::{LiveSpec, LoadedScenario};
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 /// The scenario's `[live]` section, or an error saying it is needed.
 pub fn live_spec(scenario: &LoadedScenario) -> Result<&LiveSpec> {
@@ -36,14 +35,6 @@ pub fn live_spec(scenario: &LoadedScenario) -> Result<&LiveSpec> {
 pub fn connect(scenario: &LoadedScenario) -> Result<Engines> {
     let live = live_spec(scenario)?;
     Engines::connect(&scenario.spec, live, &worker_image()?)
-}
-
-/// Makes Ctrl-C stop a live run cleanly (its containers are removed).
-pub fn handle_ctrl_c() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
-    });
 }
 
 /// The worker image of this executable (built once per engine and reused).
@@ -69,7 +60,8 @@ pub fn run_live_with(
     registry: &PolicyRegistry,
     engines: &Engines,
 ) -> Result<RunReport> {
-    handle_ctrl_c();
+    // SIGINT, SIGTERM or SIGHUP stops the run, which removes its containers.
+    let _deferred = crate::interrupt::Deferred::new();
     let spec = &scenario.spec;
     let live = live_spec(scenario)?;
     let seed = opts.seed.unwrap_or(spec.simulation.seed);

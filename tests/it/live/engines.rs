@@ -244,8 +244,8 @@ fn an_interrupted_spread_run_leaves_nothing_on_either_engine() {
     let scenario = second.scenario(&dir, 60);
     let child = start_spread_run(&second, &scenario, &dir.join("out"));
     std::thread::sleep(Duration::from_secs(2));
-    let (code, stderr) = interrupt(child);
-    assert_eq!(code, Some(2), "{stderr}");
+    let (code, stderr) = interrupt(child, "INT");
+    assert_eq!(code, Some(130), "128 + SIGINT: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let [local, remote] = second.engines();
     assert_eq!((leftovers(&local), leftovers(&remote)), (0, 0), "both engines cleaned after Ctrl-C: {stderr}");

@@ -108,11 +108,11 @@ impl Drop for CommandGuard {
     }
 }
 
-/// Sends Ctrl-C (SIGINT) to `child`, an `offsim live` run with stderr
-/// piped, and waits for it to end; returns its exit code (`None` if it had
-/// to be killed) and its stderr.
-fn interrupt(mut child: Child) -> (Option<i32>, String) {
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+/// Sends `signal` (`INT` for Ctrl-C, `TERM`, `HUP`) to `child`, an
+/// `offsim live` run with stderr piped, and waits for it to end; returns
+/// its exit code (`None` if it had to be killed) and its stderr.
+fn interrupt(mut child: Child, signal: &str) -> (Option<i32>, String) {
+    let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let code = wait_with_timeout(&mut child, TIMEOUT);
     let mut stderr = String::new();

@@ -1,8 +1,8 @@
 //! The live backend end to end against the real Docker Engine (no mocks):
 //! a short live run writes the simulator's tables from real containers; a
 //! worker killed mid-run ends its tasks as `failed` without hanging the
-//! run; Ctrl-C stops a run and removes its containers; a missing engine is a
-//! clear error.
+//! run; Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a run and remove its
+//! containers; a missing engine is a clear error.
 //!
 //! A test that finds no engine says `SKIPPED` on stderr and passes, unless
 //! `OFFSIM_REQUIRE_DOCKER` is set (as `.ci/run` does), in which case it
@@ -133,8 +133,21 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
 
 #[test]
 fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
+    signal_stops_a_live_run("ctrl_c_stops_a_live_run", "INT", 130);
+}
+
+#[test]
+fn sigterm_and_sighup_stop_a_live_run_like_ctrl_c() {
+    signal_stops_a_live_run("sigterm_stops_a_live_run", "TERM", 143);
+    signal_stops_a_live_run("sighup_stops_a_live_run", "HUP", 129);
+}
+
+/// Starts a minute-long live run, sends it `signal` once its containers
+/// run, and checks that it exits with `code` (128 + the signal's number),
+/// its containers and network removed and no result file written.
+fn signal_stops_a_live_run(test: &str, signal: &str, code: i32) {
     let _one = one_at_a_time();
-    if docker_api::engine_or_skip("ctrl_c_stops_a_live_run").is_none() {
+    if docker_api::engine_or_skip(test).is_none() {
         return;
     }
     // The command builds its own image (tagged by the binary's hash):
@@ -155,10 +168,10 @@ fn ctrl_c_stops_a_live_run_and_removes_its_containers() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let (code, stderr) = interrupt(child);
-    assert_eq!(code, Some(2), "{stderr}");
+    let (got, stderr) = interrupt(child, signal);
+    assert_eq!(got, Some(code), "SIG{signal}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(local_leftovers(), 0, "containers and network removed after Ctrl-C");
+    assert_eq!(local_leftovers(), 0, "containers and network removed after SIG{signal}");
     assert!(!dir.join("out").join("summary.csv").exists(), "no result files from an interrupted run");
 }
 
