@@ -479,9 +479,10 @@ fn dry_run_of_a_bad_trace_exits_2() {
 // ---- bounds on scalars, traces that are not text, long quotes --------------
 
 /// The cases of `limits.cases`: scalars past their bounds, each rejected
-/// with the field, the value and the allowed range.
+/// with the field, the value and the allowed range, and runs too large for
+/// the machine or the budgets, rejected with the numbers.
 #[test]
-fn scalars_past_their_bounds() {
+fn inputs_past_their_limits() {
     let cases = fs::read_to_string(fixture("limits.cases")).expect("read limits.cases");
     let mut ran = 0;
     for line in cases.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
@@ -496,7 +497,7 @@ fn scalars_past_their_bounds() {
         assert_rejected(case, &fixture(scenario), &extra, &want);
         ran += 1;
     }
-    assert!(ran >= 18, "limits.cases holds {ran} cases");
+    assert!(ran >= 23, "limits.cases holds {ran} cases");
 }
 
 #[test]
@@ -586,4 +587,12 @@ fn long_line_in_a_malformed_scenario_is_quoted_short() {
         problems.push(format!("a {}-byte message", o.stderr.len()));
     }
     fail_case("long_toml", "--dry-run", &problems, &o);
+}
+
+#[test]
+fn no_limits_skips_the_estimate() {
+    let tmp = TempDir::new("bad-input", "no_limits");
+    let huge = ["--set", "devices.cam.count=1000000000"];
+    let o = run_in(&tmp, &args(&fixture("valid.toml"), &[&huge[..], &["--no-limits"]].concat(), None, true));
+    assert_eq!(o.code, Some(0), "--no-limits should let the dry run pass\n{}", o.describe());
 }

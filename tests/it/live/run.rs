@@ -54,7 +54,8 @@ fn a_live_run_writes_the_simulators_tables_from_real_containers() {
     let scenario = tiny(&dir);
     let Some(live) = live("a_live_run_writes_the_simulators_tables", &scenario) else { return };
     let out = dir.join("out");
-    let opts = RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()] };
+    let opts =
+        RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()], no_limits: false };
     let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
     assert_eq!(local_leftovers(), 0, "the run's containers and network are removed");
 
@@ -116,7 +117,8 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
         }
         panic!("no sensor-1 container appeared");
     });
-    let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
+    let opts =
+        RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()], no_limits: false };
     let started = Instant::now();
     let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
     killer.join().unwrap();
