@@ -10,6 +10,7 @@ mod helpers;
 mod bad_input;
 mod check;
 mod custom_policy;
+mod fuzz;
 mod invariants;
 mod layers;
 mod lifecycle;
