@@ -58,3 +58,52 @@ impl Error {
         Error::Io { path: path.into(), action, source }
     }
 }
+
+/// Longest text quoted from the input in a message, in characters.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// Longest line of a message, in characters: room for a field path, an
+/// excerpt and what was expected.
+pub const MESSAGE_LINE_CHARS: usize = 400;
+
+/// `text` as a message quotes it: at most [`EXCERPT_CHARS`] characters of
+/// its first line, and `…` when anything was left out, so a message never
+/// echoes a whole file or an endless field.
+pub fn excerpt(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let mut out: String = line.chars().take(EXCERPT_CHARS).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// `message` with each of its lines cut to [`MESSAGE_LINE_CHARS`]
+/// characters (messages of other libraries may quote the input).
+pub fn clip_lines(message: &str) -> String {
+    message
+        .lines()
+        .map(|l| {
+            let mut out: String = l.chars().take(MESSAGE_LINE_CHARS).collect();
+            if out.len() < l.len() {
+                out.push('…');
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_short_and_say_when_cut() {
+        assert_eq!(excerpt("cam-7"), "cam-7");
+        assert_eq!(excerpt(&"x".repeat(81)), format!("{}…", "x".repeat(80)));
+        assert_eq!(excerpt("a\nb"), "a…");
+        assert_eq!(excerpt(&"é".repeat(80)), "é".repeat(80));
+        assert_eq!(clip_lines(&format!("a\n{}", "y".repeat(401))), format!("a\n{}…", "y".repeat(400)));
+    }
+}

@@ -12,6 +12,8 @@ use crate::sim::Simulation;
 use crate::workload::TraceReader;
 use std::path::{Path, PathBuf};
 
+pub mod estimate;
+
 /// How to run.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -21,6 +23,8 @@ pub struct RunOptions {
     pub out_dir: Option<PathBuf>,
     /// Recorded in the manifest.
     pub command_line: Vec<String>,
+    /// Skip the estimate of memory, output and events ([`estimate`]).
+    pub no_limits: bool,
 }
 
 /// What a run produced.
@@ -55,10 +59,26 @@ pub fn build_policy(scenario: &LoadedScenario, registry: &PolicyRegistry) -> Res
         .map_err(|m| Error::Scenario { file: scenario.origin.clone(), message: format!("policy: {m}") })
 }
 
-/// Checks everything a run would check before simulating: the policy and,
-/// if there is one, every row of the trace.
-pub fn dry_run(scenario: &LoadedScenario, registry: &PolicyRegistry) -> Result<u64> {
-    build_policy(scenario, registry)?;
+/// What a run checks before it opens its result directory: the policy,
+/// the estimate of what the run needs (unless `no_limits`) and whether the
+/// trace is text. Returns the built policy.
+fn preflight(
+    scenario: &LoadedScenario,
+    registry: &PolicyRegistry,
+    no_limits: bool,
+) -> Result<((AnyPolicy, toml::Table), Option<String>)> {
+    let policy = build_policy(scenario, registry)?;
+    if !no_limits {
+        estimate::check(scenario)?;
+    }
+    Ok((policy, trace_sha256(scenario)?))
+}
+
+/// Checks everything a run would check before simulating: what
+/// [`run_with`] checks before it starts and, if there is one, every row of
+/// the trace.
+pub fn dry_run(scenario: &LoadedScenario, registry: &PolicyRegistry, no_limits: bool) -> Result<u64> {
+    preflight(scenario, registry, no_limits)?;
     let Some(trace) = &scenario.spec.workload.trace else { return Ok(0) };
     let mut world = World::build(&scenario.spec, scenario.spec.simulation.seed);
     let mut reader = TraceReader::open(&scenario.base_dir.join(trace))?;
@@ -96,8 +116,7 @@ pub fn run(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
 pub fn run_with(scenario: &LoadedScenario, opts: &RunOptions, registry: &PolicyRegistry) -> Result<RunReport> {
     let spec = &scenario.spec;
     let seed = opts.seed.unwrap_or(spec.simulation.seed);
-    let (policy, resolved_params) = build_policy(scenario, registry)?;
-    let trace_sha256 = trace_sha256(scenario)?;
+    let ((policy, resolved_params), trace_sha256) = preflight(scenario, registry, opts.no_limits)?;
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let mut out = OutputDir::open(&out_dir)?;
     let sink = open_row_files(scenario, &mut out)?;

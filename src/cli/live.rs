@@ -56,7 +56,8 @@ pub fn execute(args: LiveArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let scenario = scenario.ok_or_else(|| Error::Live("a scenario file is needed".into()))?;
-    let opts = RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect() };
+    let opts =
+        RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect(), no_limits: false };
     let report = run_live(&scenario, &opts)?;
     super::run::print_report(scenario.name(), &report);
     super::report::render(&report.out_dir, !args.no_plots)?;

@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Validate the scenario (and trace) without running.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run even if the estimate of memory, output or events exceeds what
+    /// the machine and the budgets allow (see docs/scenario-format.md#limits).
+    #[arg(long)]
+    pub no_limits: bool,
     /// Do not draw plots into the result directory's plots/ (tables are still written).
     #[arg(long)]
     pub no_plots: bool,
@@ -34,7 +38,7 @@ pub struct RunArgs {
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let scenario = LoadedScenario::from_file(&args.scenario, &args.overrides)?;
     if args.dry_run {
-        let rows = run::dry_run(&scenario, &PolicyRegistry::new())?;
+        let rows = run::dry_run(&scenario, &PolicyRegistry::new(), args.no_limits)?;
         let trace =
             if scenario.spec.workload.trace.is_some() { format!(", trace of {rows} tasks") } else { String::new() };
         println!("{}: valid (scenario {}{trace})", scenario.origin, scenario.name());
@@ -43,7 +47,12 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let out_dir = args.out.unwrap_or_else(|| run::default_out_dir(&scenario));
     // Held until the plots are drawn too.
     let _lock = DirLock::acquire(&out_dir)?;
-    let opts = RunOptions { seed: args.seed, out_dir: Some(out_dir), command_line: std::env::args().collect() };
+    let opts = RunOptions {
+        seed: args.seed,
+        out_dir: Some(out_dir),
+        command_line: std::env::args().collect(),
+        no_limits: args.no_limits,
+    };
     let report = run::run(&scenario, &opts)?;
     print_report(scenario.name(), &report);
     super::report::render(&report.out_dir, !args.no_plots)?;

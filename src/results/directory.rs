@@ -6,6 +6,7 @@ use super::{CsvSink, LiveManifest, Manifest, OutputDir, write_summary};
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
 use crate::scenario::LoadedScenario;
+use crate::workload::TextGuard;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -19,11 +20,19 @@ pub fn trace_sha256(scenario: &LoadedScenario) -> Result<Option<String>> {
 
 fn sha256_file(path: &Path) -> Result<String> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
+    // Through the trace reader's guard: a file that is not text (or never
+    // ends, like /dev/zero) fails here as it would when replayed.
+    let mut f = TextGuard::new(f);
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, "cannot read trace", e))?;
+        let n = f.read(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => {
+                Error::Trace { file: path.display().to_string(), line: f.line(), message: e.to_string() }
+            }
+            _ => Error::io(path, "cannot read trace", e),
+        })?;
         if n == 0 {
             break;
         }

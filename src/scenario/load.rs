@@ -3,7 +3,7 @@
 
 use super::rules;
 use super::spec::Scenario;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip_lines, excerpt};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,10 @@ impl LoadedScenario {
         base_dir: &Path,
         overrides: &[String],
     ) -> Result<Self> {
+        Self::parse(text, origin, default_name, base_dir, overrides).map_err(clipped)
+    }
+
+    fn parse(text: &str, origin: &str, default_name: &str, base_dir: &Path, overrides: &[String]) -> Result<Self> {
         let fail = |message: String| Error::Scenario { file: origin.to_string(), message };
         let included = included_overrides(text, base_dir)?;
         let all: Vec<String> = included.iter().map(|(_, a)| a.clone()).chain(overrides.iter().cloned()).collect();
@@ -82,6 +86,10 @@ impl LoadedScenario {
     /// This scenario with more overrides applied one at a time, each
     /// checked against the rules: an error names the override that broke it.
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
+        self.overridden(overrides).map_err(clipped)
+    }
+
+    fn overridden(&self, overrides: &[String]) -> Result<Self> {
         let mut table = toml::Table::try_from(&self.spec).map_err(|e| Error::Scenario {
             file: self.origin.clone(),
             message: format!("cannot re-serialise the scenario: {e}"),
@@ -100,6 +108,17 @@ impl LoadedScenario {
     /// The scenario's name.
     pub fn name(&self) -> &str {
         self.spec.name.as_deref().unwrap_or("scenario")
+    }
+}
+
+/// `e` quoting at most an excerpt of the input: a `--set` argument is cut
+/// to an excerpt, every line of a message to a short one (parsers quote the
+/// offending line of the file, which may be any length).
+fn clipped(e: Error) -> Error {
+    match e {
+        Error::Scenario { file, message } => Error::Scenario { file, message: clip_lines(&message) },
+        Error::Override { arg, message } => Error::Override { arg: excerpt(&arg), message: clip_lines(&message) },
+        other => other,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Scenario files: parsing, `--set` overrides, the rules a scenario must
 //! follow and the canonical hash recorded in manifests.
 
+pub mod bounds;
 mod load;
 mod rules;
 mod spec;

@@ -4,6 +4,7 @@
 
 use super::spec::*;
 use crate::dist::DistSpec;
+use crate::error::excerpt;
 use std::collections::BTreeSet;
 
 /// A broken rule: (field path, message).
@@ -41,19 +42,21 @@ fn name(field: &str, n: &str) -> Checked {
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         Ok(())
     } else {
+        let n = excerpt(n);
         err(field, format!("`{n}` is not a valid name: start with a letter, then use letters, digits, `-` or `_`"))
     }
 }
 
 /// A Docker Engine's url and TLS files (`field` names its table).
 fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Checked {
+    let shown = excerpt(url);
     if !(url.starts_with("unix://") || url.starts_with("tcp://")) {
-        return err(format!("{field}.url"), format!("expected unix://PATH or tcp://HOST:PORT, got `{url}`"));
+        return err(format!("{field}.url"), format!("expected unix://PATH or tcp://HOST:PORT, got `{shown}`"));
     }
     match tls.iter().filter(|f| f.is_some()).count() {
         0 => Ok(()),
         3 if url.starts_with("tcp://") => Ok(()),
-        3 => err(format!("{field}.url"), format!("TLS needs a tcp://HOST:PORT url, got `{url}`")),
+        3 => err(format!("{field}.url"), format!("TLS needs a tcp://HOST:PORT url, got `{shown}`")),
         _ => err(field, "give all of tls_ca, tls_cert and tls_key, or none"),
     }
 }
@@ -62,7 +65,7 @@ fn engine(field: &str, url: &str, tls: [&Option<String>; 3]) -> Checked {
 fn ip_address(field: &str, a: &str) -> Checked {
     match a.parse::<std::net::IpAddr>() {
         Ok(_) => Ok(()),
-        Err(_) => err(field, format!("expected an IP address (containers cannot resolve names), got `{a}`")),
+        Err(_) => err(field, format!("expected an IP address (containers cannot resolve names), got `{}`", excerpt(a))),
     }
 }
 
@@ -145,7 +148,7 @@ fn known(field: &str, what: &str, wanted: &str, names: &[&str]) -> Checked {
     if names.contains(&wanted) {
         Ok(())
     } else {
-        err(field, format!("unknown {what} `{wanted}`; expected one of: {}", names.join(", ")))
+        err(field, format!("unknown {what} `{}`; expected one of: {}", excerpt(wanted), names.join(", ")))
     }
 }
 
@@ -423,7 +426,7 @@ pub fn check(s: &Scenario) -> Checked {
             }
         }
     }
-    Ok(())
+    super::bounds::check(s)
 }
 
 #[cfg(test)]

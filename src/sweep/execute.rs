@@ -85,6 +85,7 @@ impl Execution<'_> {
                 seed: Some(spec.seed),
                 out_dir: Some(self.store.run_dir(id)),
                 command_line: self.command_line.to_vec(),
+                no_limits: false,
             };
             run_with(scenario, &opts, self.registry)?.summary
         } else {

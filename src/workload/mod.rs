@@ -3,7 +3,9 @@
 //! the workload in memory.
 
 mod generator;
+mod text;
 mod trace;
 
 pub use generator::Generators;
+pub use text::{MAX_LINE_BYTES, TextGuard};
 pub use trace::{MAX_VALUE, TRACE_COLUMNS, TraceReader, TraceRow};

@@ -8,9 +8,11 @@
 //! names). Rows must be sorted by `arrival_ms`, and `task_id`s must increase
 //! strictly, which lets duplicates be caught without remembering every id.
 
+use super::text::TextGuard;
 use crate::engine::{SimTime, nanos_from_millis};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip_lines, excerpt};
 use crate::model::{TaskAttrs, World};
+use crate::scenario::bounds::MAX_STAGE_S;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -34,7 +36,9 @@ const REQUIRED: usize = 4;
 
 /// Largest number a trace field may hold, in the field's unit: 10^12 ms is
 /// 31 years of simulated time, 10^12 kB a petabyte. Larger values would
-/// overflow the nanosecond clock or byte counters.
+/// overflow the nanosecond clock or byte counters. Each row's work and
+/// messages must also take at most a year (`scenario::bounds`) on the
+/// slowest processor and link of the run.
 pub const MAX_VALUE: f64 = 1e12;
 
 /// One task of the trace.
@@ -53,13 +57,16 @@ pub struct TraceRow {
 /// Reads a trace row by row, checking each row as it comes.
 pub struct TraceReader {
     file: String,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<TextGuard<BufReader<File>>>,
     record: csv::StringRecord,
     columns: [Option<usize>; 12],
     /// Reused for the `;`-separated label lists.
     selector: Vec<String>,
     tolerations: Vec<String>,
     previous: Option<(SimTime, u64)>,
+    /// The slowest processor (Hz) and link (bit/s) of the world, found at
+    /// the first row.
+    slowest: Option<(f64, f64)>,
 }
 
 impl TraceReader {
@@ -67,15 +74,22 @@ impl TraceReader {
     pub fn open(path: &Path) -> Result<Self> {
         let file = path.display().to_string();
         let f = File::open(path).map_err(|e| Error::io(path, "cannot open trace", e))?;
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(BufReader::new(f));
-        let header = reader
-            .headers()
-            .map_err(|e| Error::Trace { file: file.clone(), line: 1, message: format!("cannot read the header: {e}") })?
-            .clone();
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(TextGuard::new(BufReader::new(f)));
+        let header = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                let (line, message) = match e.kind() {
+                    csv::ErrorKind::Io(io) => (reader.get_ref().line(), io.to_string()),
+                    _ => (1, format!("cannot read the header: {e}")),
+                };
+                return Err(Error::Trace { file, line, message });
+            }
+        };
         let mut columns = [None; 12];
         for (i, h) in header.iter().enumerate() {
             match TRACE_COLUMNS.iter().position(|c| *c == h) {
                 Some(c) if columns[c].is_some() => {
+                    let h = excerpt(h);
                     return Err(Error::Trace { file, line: 1, message: format!("column `{h}` appears twice") });
                 }
                 Some(c) => columns[c] = Some(i),
@@ -83,7 +97,11 @@ impl TraceReader {
                     return Err(Error::Trace {
                         file,
                         line: 1,
-                        message: format!("unknown column `{h}`; expected columns: {}", TRACE_COLUMNS.join(", ")),
+                        message: format!(
+                            "unknown column `{}`; expected columns: {}",
+                            excerpt(h),
+                            TRACE_COLUMNS.join(", ")
+                        ),
                     });
                 }
             }
@@ -103,16 +121,22 @@ impl TraceReader {
             selector: Vec::new(),
             tolerations: Vec::new(),
             previous: None,
+            slowest: None,
         })
     }
 
     /// The next row, checked against `world`; `None` at the end of the file.
     pub fn next_row(&mut self, world: &mut World) -> Result<Option<TraceRow>> {
-        let more = self.reader.read_record(&mut self.record).map_err(|e| Error::Trace {
-            file: self.file.clone(),
-            line: e.position().map_or(0, |p| p.line()),
-            message: format!("malformed CSV: {e}"),
-        })?;
+        let more = match self.reader.read_record(&mut self.record) {
+            Ok(more) => more,
+            Err(e) => {
+                let (line, message) = match e.kind() {
+                    csv::ErrorKind::Io(io) => (self.reader.get_ref().line(), io.to_string()),
+                    _ => (e.position().map_or(0, |p| p.line()), format!("malformed CSV: {e}")),
+                };
+                return Err(Error::Trace { file: self.file.clone(), line, message: clip_lines(&message) });
+            }
+        };
         if !more {
             return Ok(None);
         }
@@ -126,34 +150,36 @@ impl TraceReader {
                 Some(s) => match s.parse::<f64>() {
                     Ok(v) if v.is_finite() && (0.0..=MAX_VALUE).contains(&v) => Ok(v),
                     _ => {
+                        let s = excerpt(s);
                         Err(fail(format!("`{}` is `{s}`; expected a number from 0 to {MAX_VALUE:e}", TRACE_COLUMNS[c])))
                     }
                 },
             }
         };
         let id_text = field(0).unwrap_or("");
-        let id: u64 =
-            id_text.parse().map_err(|_| fail(format!("`task_id` is `{id_text}`; expected a non-negative integer")))?;
+        let id: u64 = id_text
+            .parse()
+            .map_err(|_| fail(format!("`task_id` is `{}`; expected a non-negative integer", excerpt(id_text))))?;
         let arrival = SimTime(nanos_from_millis(number(1, true)?));
         let device_name = field(2).unwrap_or("");
         let device = world.device_by_name(device_name).ok_or_else(|| {
             let classes: Vec<String> =
                 world.classes.iter().map(|c| format!("{}-0..{}-{}", c.name, c.name, c.count - 1)).collect();
-            fail(format!("unknown device `{device_name}`; expected one of: {}", classes.join(", ")))
+            fail(format!("unknown device `{}`; expected one of: {}", excerpt(device_name), classes.join(", ")))
         })?;
         let work = number(3, true)?;
         let image = match field(7) {
             None => None,
             Some(name) => Some(world.images.iter().position(|i| i.name == name).ok_or_else(|| {
                 let names: Vec<&str> = world.images.iter().map(|i| i.name.as_str()).collect();
-                fail(format!("unknown image `{name}`; expected one of: {}", names.join(", ")))
+                fail(format!("unknown image `{}`; expected one of: {}", excerpt(name), names.join(", ")))
             })? as u16),
         };
         let priority = match field(8) {
             None => 0,
-            Some(s) => {
-                s.parse::<u8>().map_err(|_| fail(format!("`priority` is `{s}`; expected an integer 0..=255")))?
-            }
+            Some(s) => s
+                .parse::<u8>()
+                .map_err(|_| fail(format!("`priority` is `{}`; expected an integer 0..=255", excerpt(s))))?,
         };
         let deadline_ns = match field(9) {
             None => None,
@@ -187,8 +213,9 @@ impl TraceReader {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if !valid {
                     return Err(fail(format!(
-                        "`{}` has `{label}`; expected `;`-separated names (a letter, then letters, digits, `-`, `_`)",
-                        TRACE_COLUMNS[column]
+                        "`{}` has `{}`; expected `;`-separated names (a letter, then letters, digits, `-`, `_`)",
+                        TRACE_COLUMNS[column],
+                        excerpt(label)
                     )));
                 }
                 list.push(label.to_string());
@@ -200,10 +227,25 @@ impl TraceReader {
             .ok_or_else(|| fail("more than 65,536 distinct node_selector/tolerations pairs".into()))?;
         [self.selector, self.tolerations] = lists;
         self.previous = Some((arrival, id));
+        let (slowest_hz, slowest_bps) = *self.slowest.get_or_insert_with(|| slowest(world));
+        let stage = |column: usize, seconds: f64, on: String| -> Result<()> {
+            if seconds <= MAX_STAGE_S {
+                return Ok(());
+            }
+            Err(fail(format!(
+                "`{}` takes {seconds:.3e} s {on}; at most {MAX_STAGE_S:.5e} s (one year) is supported",
+                TRACE_COLUMNS[column]
+            )))
+        };
+        stage(3, work * 1e6 / slowest_hz, format!("on the slowest processor ({} GHz)", slowest_hz / 1e9))?;
+        let (input_kb, output_kb) = (number(4, false)?, number(5, false)?);
+        for (column, kb) in [(4, input_kb), (5, output_kb)] {
+            stage(column, kb * 8e3 / slowest_bps, format!("on the slowest link ({} Mbps)", slowest_bps / 1e6))?;
+        }
         let attrs = TaskAttrs {
             work_cycles: work * 1e6,
-            input_bytes: (number(4, false)? * 1e3).round() as u64,
-            output_bytes: (number(5, false)? * 1e3).round() as u64,
+            input_bytes: (input_kb * 1e3).round() as u64,
+            output_bytes: (output_kb * 1e3).round() as u64,
             memory_bytes: (number(6, false)? * 1e6).round() as u64,
             image,
             priority,
@@ -212,4 +254,11 @@ impl TraceReader {
         };
         Ok(Some(TraceRow { id, arrival, device, attrs }))
     }
+}
+
+/// The slowest processor (Hz) and link (bit/s) of `world`.
+fn slowest(world: &World) -> (f64, f64) {
+    let hz = world.classes.iter().map(|c| c.speed_hz).chain(world.nodes.iter().map(|n| n.speed_hz));
+    let bps = world.links.iter().map(|l| l.params().bandwidth_bps);
+    (hz.fold(f64::INFINITY, f64::min), bps.fold(f64::INFINITY, f64::min))
 }

@@ -476,6 +476,127 @@ fn dry_run_of_a_bad_trace_exits_2() {
     fail_case("dry_run_bad", "--dry-run of a bad trace", &problems, &o);
 }
 
+// ---- bounds on scalars, traces that are not text, long quotes --------------
+
+/// The cases of `limits.cases`: scalars past their bounds, each rejected
+/// with the field, the value and the allowed range, and runs too large for
+/// the machine or the budgets, rejected with the numbers.
+#[test]
+fn inputs_past_their_limits() {
+    let cases = fs::read_to_string(fixture("limits.cases")).expect("read limits.cases");
+    let mut ran = 0;
+    for line in cases.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [case, scenario, sets, expected] = cols[..] else { panic!("limits.cases: a case has 4 columns: {line}") };
+        let mut extra = Vec::new();
+        for set in sets.split(';').map(str::trim) {
+            extra.extend(["--set", set]);
+        }
+        let mut want = vec![fixture(scenario).display().to_string()];
+        want.extend(expected.split(';').map(|e| e.trim().to_string()));
+        assert_rejected(case, &fixture(scenario), &extra, &want);
+        ran += 1;
+    }
+    assert!(ran >= 23, "limits.cases holds {ran} cases");
+}
+
+#[test]
+fn trace_row_working_longer_than_a_year() {
+    trace_case(
+        "trace_slow_work.toml",
+        "trace_slow_work.csv",
+        3,
+        &["`work_mcycles` takes 1.000e9 s on the slowest processor (1 GHz)", "at most 3.15576e7 s (one year)"],
+    );
+}
+
+#[test]
+fn trace_row_sending_longer_than_a_year() {
+    trace_case(
+        "trace_slow_input.toml",
+        "trace_slow_input.csv",
+        3,
+        &["`input_kb` takes 1.600e8 s on the slowest link (50 Mbps)", "at most 3.15576e7 s (one year)"],
+    );
+}
+
+#[test]
+fn trace_with_binary_bytes() {
+    trace_case("trace_binary.toml", "trace_binary.csv", 3, &["a NUL byte: this is not a text CSV file"]);
+}
+
+#[test]
+fn trace_of_dev_zero_fails_at_once() {
+    let expected = strings(&["/dev/zero:1:", "a NUL byte: this is not a text CSV file"]);
+    assert_rejected("trace_dev_zero", &fixture("trace_dev_zero.toml"), &[], &expected);
+}
+
+/// A copy of `trace_ok.toml` replaying `trace` (written into `dir`).
+fn with_trace(dir: &TempDir, trace: &str) -> PathBuf {
+    let scenario = fs::read_to_string(fixture("trace_ok.toml")).expect("read the fixture");
+    fs::write(dir.join("t.toml"), scenario.replace("trace_ok.csv", "t.csv")).expect("write the scenario");
+    fs::write(dir.join("t.csv"), trace).expect("write the trace");
+    dir.join("t.toml")
+}
+
+#[test]
+fn trace_line_longer_than_the_limit() {
+    let dir = TempDir::new("bad-input", "long_line_input");
+    let trace = format!("task_id,arrival_ms,device,work_mcycles\n1,0,cam-0,100\n2,1,cam-{}\n", "9".repeat(70_000));
+    let scenario = with_trace(&dir, &trace);
+    let expected = [format!("{}:3:", dir.join("t.csv").display()), "the line is longer than 65536 bytes".into()];
+    assert_rejected("long_line", &scenario, &[], &expected);
+}
+
+/// A message quotes at most 80 characters of a bad field, then `…`.
+fn assert_quoted_short(case: &str, scenario: &Path, extra: &[&str], expected: &[String], long: &str) {
+    assert_rejected(case, scenario, extra, expected);
+    let tmp = TempDir::new("bad-input", case);
+    let o = run_in(&tmp, &args(scenario, extra, None, true));
+    assert!(o.stderr.contains(&format!("{}…", &long[..80])), "no 80-character excerpt\n{}", o.describe());
+    assert!(!o.stderr.contains(&long[..81]), "more than 80 characters quoted\n{}", o.describe());
+    assert!(o.stderr.len() < 1000, "a {}-byte message\n{}", o.stderr.len(), o.describe());
+}
+
+#[test]
+fn long_trace_cell_is_quoted_short() {
+    let dir = TempDir::new("bad-input", "long_cell_input");
+    let long = format!("cam-{}", "7".repeat(5000));
+    let scenario = with_trace(&dir, &format!("task_id,arrival_ms,device,work_mcycles\n1,0,{long},100\n"));
+    let expected = [format!("{}:2:", dir.join("t.csv").display()), "unknown device `cam-777".into()];
+    assert_quoted_short("long_cell", &scenario, &[], &expected, &long);
+}
+
+#[test]
+fn long_scenario_field_is_quoted_short() {
+    let long = format!("a{}", "b".repeat(5000));
+    let set = format!("devices.cam.network={long}");
+    let expected = strings(&["devices[cam].network", "unknown network `abbb", "expected one of: wifi"]);
+    assert_quoted_short("long_field", &fixture("valid.toml"), &["--set", &set], &expected, &long);
+}
+
+#[test]
+fn long_line_in_a_malformed_scenario_is_quoted_short() {
+    let dir = TempDir::new("bad-input", "long_toml_input");
+    let long = format!("name = \"{}\" junk", "x".repeat(5000));
+    let text = fs::read_to_string(fixture("valid.toml")).expect("read the fixture").replace("name = \"valid\"", &long);
+    fs::write(dir.join("long.toml"), text).expect("write the scenario");
+    let o = run_in(&dir, &args(&dir.join("long.toml"), &[], None, true));
+    let mut problems = rejection_problems(&o, &["invalid scenario".to_string()]);
+    if o.stderr.len() > 1000 {
+        problems.push(format!("a {}-byte message", o.stderr.len()));
+    }
+    fail_case("long_toml", "--dry-run", &problems, &o);
+}
+
+#[test]
+fn no_limits_skips_the_estimate() {
+    let tmp = TempDir::new("bad-input", "no_limits");
+    let huge = ["--set", "devices.cam.count=1000000000"];
+    let o = run_in(&tmp, &args(&fixture("valid.toml"), &[&huge[..], &["--no-limits"]].concat(), None, true));
+    assert_eq!(o.code, Some(0), "--no-limits should let the dry run pass\n{}", o.describe());
+}
+
 #[test]
 fn lognormal_whose_log_variance_overflows() {
     scenario_case(

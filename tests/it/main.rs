@@ -10,6 +10,7 @@ mod helpers;
 mod bad_input;
 mod check;
 mod custom_policy;
+mod fuzz;
 mod interrupt;
 mod invariants;
 mod layers;

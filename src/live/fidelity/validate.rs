@@ -158,6 +158,7 @@ pub fn validate(
             seed: Some(seed),
             out_dir: Some(out_dir.join(&label).join("sim")),
             command_line: opts.command_line.clone(),
+            no_limits: false,
         };
         let sim_cell = match &opts.calibration {
             Some(path) => cell.with_overrides(&fragment_overrides(path)?)?,
@@ -176,6 +177,7 @@ pub fn validate(
                 seed: Some(seed + u64::from(r)),
                 out_dir: Some(dir),
                 command_line: opts.command_line.clone(),
+                no_limits: false,
             };
             lives.push(run_live_with(&cell, &run_opts, registry, engines)?.summary);
         }

@@ -186,7 +186,7 @@ fn a_run_spread_over_two_engines_runs_tasks_on_both_and_removes_everything() {
             seen
         });
         let out = dir.join("out");
-        let opts = RunOptions { seed: None, out_dir: Some(out), command_line: vec!["test".into()] };
+        let opts = RunOptions { seed: None, out_dir: Some(out), command_line: vec!["test".into()], no_limits: false };
         let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), engines);
         running.store(false, Ordering::Relaxed);
         (report, watcher.join().unwrap())

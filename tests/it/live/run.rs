@@ -56,7 +56,8 @@ fn a_live_run_writes_the_simulators_tables_from_real_containers() {
     let scenario = tiny(&dir);
     let Some(live) = live("a_live_run_writes_the_simulators_tables", &scenario) else { return };
     let out = dir.join("out");
-    let opts = RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()] };
+    let opts =
+        RunOptions { seed: None, out_dir: Some(out.clone()), command_line: vec!["test".into()], no_limits: false };
     let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
     assert_eq!(local_leftovers(), 0, "the run's containers and network are removed");
 
@@ -118,7 +119,8 @@ fn a_worker_killed_mid_run_ends_its_tasks_as_failed_and_nothing_hangs() {
         }
         panic!("no sensor-1 container appeared");
     });
-    let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
+    let opts =
+        RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()], no_limits: false };
     let started = Instant::now();
     let report = run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0).unwrap();
     killer.join().unwrap();
@@ -268,7 +270,8 @@ fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // The live run, and a clean-up while it runs.
-    let opts = RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()] };
+    let opts =
+        RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()], no_limits: false };
     let removed = std::thread::scope(|s| {
         let running = s.spawn(|| run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0));
         let give_up = Instant::now() + Duration::from_secs(90);
