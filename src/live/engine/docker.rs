@@ -10,12 +10,15 @@
 //! ([`Engine::remove_run`]) or those of every run no longer alive
 //! ([`Engine::cleanup`]) can be found and removed even after a crash.
 //!
-//! A run is alive while any of its containers is created, running, paused
-//! or restarting: a worker stops by itself within its lease once its
+//! A run is alive while any of its containers is running, paused or
+//! restarting: a worker stops by itself within its lease once its
 //! controller is gone (see [`crate::live::worker`]), so a run whose
-//! controller was killed is dead soon after. A network none of whose
-//! containers exist yet belongs to a run still starting for
-//! [`START_GRACE`] after its creation ([`CREATED_LABEL`]).
+//! controller was killed is dead soon after. A container created but not
+//! started yet, and a network none of whose containers exist yet, belong
+//! to a run still starting for [`START_GRACE`] after their creation (the
+//! controller starts each container right after creating it, and its
+//! first one right after its network; a network's creation time is its
+//! [`CREATED_LABEL`]).
 //!
 //! Containers are hardened: a non-root user ([`WORKER_USER`]), a read-only
 //! root filesystem, every capability dropped, `no-new-privileges`, and
@@ -49,9 +52,9 @@ pub const RUN_LABEL: &str = "io.offsim.run";
 pub const ROLE_LABEL: &str = "io.offsim.role";
 /// Label holding a network's creation time, in Unix seconds.
 pub const CREATED_LABEL: &str = "io.offsim.created";
-/// How long a run's network, with none of its containers yet, counts as
-/// the network of a run still starting.
-pub const START_GRACE: Duration = Duration::from_secs(600);
+/// How long a container created but not started, or a run's network with
+/// none of its containers yet, counts as part of a run still starting.
+pub const START_GRACE: Duration = Duration::from_secs(60);
 /// User and group every worker runs as (`nobody:nogroup`, not root).
 pub const WORKER_USER: &str = "65534:65534";
 /// Bound on every engine call but image builds.
@@ -60,12 +63,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Container states of a run that is alive.
-const ALIVE_STATES: [ContainerSummaryStateEnum; 4] = [
-    ContainerSummaryStateEnum::CREATED,
-    ContainerSummaryStateEnum::RUNNING,
-    ContainerSummaryStateEnum::PAUSED,
-    ContainerSummaryStateEnum::RESTARTING,
-];
+const ALIVE_STATES: [ContainerSummaryStateEnum; 3] =
+    [ContainerSummaryStateEnum::RUNNING, ContainerSummaryStateEnum::PAUSED, ContainerSummaryStateEnum::RESTARTING];
 
 /// Counts a removal (`Some`: removed, `None`: already gone) or keeps its
 /// error for the report.
@@ -495,10 +494,14 @@ impl Engine {
         let mut alive = BTreeSet::new();
         let mut seen = BTreeSet::new();
         let mut used_images = BTreeSet::new();
+        let now = unix_s();
+        let recent = |created: Option<u64>| created.is_some_and(|t| now.saturating_sub(t) < START_GRACE.as_secs());
         for c in &containers {
             let run = run_of(&c.labels);
             seen.insert(run.clone());
-            if c.state.is_some_and(|s| ALIVE_STATES.contains(&s)) {
+            let starting = c.state == Some(ContainerSummaryStateEnum::CREATED)
+                && recent(c.created.and_then(|t| u64::try_from(t).ok()));
+            if starting || c.state.is_some_and(|s| ALIVE_STATES.contains(&s)) {
                 alive.insert(run);
                 used_images.extend(c.image_id.clone());
             }
@@ -506,11 +509,10 @@ impl Engine {
         let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
         let networks =
             self.call(&format!("listing networks labelled {label}"), self.docker.list_networks(Some(options)))?;
-        let now = unix_s();
         for n in &networks {
             let run = run_of(&n.labels);
             let created = n.labels.as_ref().and_then(|l| l.get(CREATED_LABEL)?.parse::<u64>().ok());
-            if !seen.contains(&run) && created.is_some_and(|t| now.saturating_sub(t) < START_GRACE.as_secs()) {
+            if !seen.contains(&run) && recent(created) {
                 alive.insert(run);
             }
         }

@@ -57,8 +57,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// `TaskHeader::image` of a task without an image.
 const NO_IMAGE: u16 = u16::MAX;
 /// How long a started worker waits for its first control connection
-/// before it stops: its controller may be starting many containers.
-pub const FIRST_CONTACT: Duration = Duration::from_secs(300);
+/// before it stops: twice the time its controller gives it to accept one
+/// (the controller connects right after starting each container).
+pub const FIRST_CONTACT: Duration = Duration::from_secs(60);
 /// How long a worker outlives its controller: once its control connection
 /// has closed (as it does when the controller exits, is killed or is
 /// dropped), a worker that gets no new one within this lease stops, so no

@@ -267,6 +267,35 @@ fn cleanup_with_the_scenario_cleans_both_engines() {
     let [local, remote] = second.engines();
     assert_eq!((workers(&local).len(), workers(&remote).len()), (2, 2), "the killed run's containers stay");
     assert!(leftovers(&local) > 2 && leftovers(&remote) > 2, "and its networks");
+    // Until its workers' lease runs out, the run is alive: a clean-up
+    // leaves it alone on both engines.
+    let early = run(&["live", "--cleanup", scenario.to_str().unwrap()]);
+    let early_out = String::from_utf8_lossy(&early.stdout);
+    assert_eq!(early.status.code(), Some(0), "{early_out}{}", String::from_utf8_lossy(&early.stderr));
+    assert_eq!(early_out.matches("left 1 run in progress alone").count(), 2, "{early_out}");
+    assert_eq!((workers(&local).len(), workers(&remote).len()), (2, 2), "nothing of the live run removed");
+    // Then its workers stop by themselves (those the controller had not
+    // reached yet after their first-contact time), a container it had
+    // created but not started ages past the start-up grace, and the run is
+    // dead.
+    let alive = |host: &str| {
+        let grace = offsim::live::engine::docker::START_GRACE.as_secs();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        ["device", "node"]
+            .iter()
+            .flat_map(|r| docker_api::listed_at(host, "containers", &format!("io.offsim.role={r}")))
+            .filter(|c| {
+                c["State"] == "running"
+                    || c["State"] == "created" && now.saturating_sub(c["Created"].as_u64().unwrap_or(0)) < grace
+            })
+            .count()
+    };
+    let most = offsim::live::worker::FIRST_CONTACT.max(offsim::live::engine::docker::START_GRACE);
+    let deadline = Instant::now() + most + Duration::from_secs(15);
+    while alive(&local) + alive(&remote) > 0 {
+        assert!(Instant::now() < deadline, "the killed run is still alive after its workers' lease");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let output = run(&["live", "--cleanup", scenario.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -144,6 +144,31 @@ fn sigterm_and_sighup_stop_a_live_run_like_ctrl_c() {
     signal_stops_a_live_run("sighup_stops_a_live_run", "HUP", 129);
 }
 
+/// Waits until a live run has started its node containers.
+fn await_node_containers() {
+    let give_up = Instant::now() + Duration::from_secs(90);
+    while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
+        assert!(Instant::now() < give_up, "the run never started its containers");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `offsim live` on the tiny scenario for a minute (stderr piped), once
+/// its containers have been up for two seconds.
+fn start_live_command(dir: &TempDir) -> std::process::Child {
+    let scenario = dir.join("tiny.toml");
+    std::fs::write(&scenario, tiny_text().replace("duration_s = 4", "duration_s = 60")).unwrap();
+    let child = offsim()
+        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    await_node_containers();
+    std::thread::sleep(Duration::from_secs(2));
+    child
+}
+
 /// Starts a minute-long live run, sends it `signal` once its containers
 /// run, and checks that it exits with `code` (128 + the signal's number),
 /// its containers and network removed and no result file written.
@@ -156,20 +181,7 @@ fn signal_stops_a_live_run(test: &str, signal: &str, code: i32) {
     // removed afterwards unless it was already there.
     let _guard = CommandGuard::new(&[docker_api::local()]);
     let dir = TempDir::new("live", "interrupt");
-    let scenario = dir.join("tiny.toml");
-    std::fs::write(&scenario, tiny_text().replace("duration_s = 4", "duration_s = 60")).unwrap();
-    let child = offsim()
-        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let give_up = Instant::now() + Duration::from_secs(90);
-    while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
-        assert!(Instant::now() < give_up, "the run never started its containers");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_secs(2));
+    let child = start_live_command(&dir);
     let (got, stderr) = interrupt(child, signal);
     assert_eq!(got, Some(code), "SIG{signal}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -204,20 +216,7 @@ fn a_killed_controllers_workers_stop_within_their_lease_and_cleanup_removes_them
     }
     let _guard = CommandGuard::new(&[docker_api::local()]);
     let dir = TempDir::new("live", "sigkill");
-    let scenario = dir.join("tiny.toml");
-    std::fs::write(&scenario, tiny_text().replace("duration_s = 4", "duration_s = 60")).unwrap();
-    let mut child = offsim()
-        .args(["live", scenario.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let give_up = Instant::now() + Duration::from_secs(90);
-    while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
-        assert!(Instant::now() < give_up, "the run never started its containers");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_secs(2));
+    let mut child = start_live_command(&dir);
     child.kill().unwrap(); // SIGKILL: the controller cleans up nothing itself
     child.wait().unwrap();
     let running = || {
@@ -274,11 +273,7 @@ fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
         RunOptions { seed: None, out_dir: Some(dir.join("out")), command_line: vec!["test".into()], no_limits: false };
     let removed = std::thread::scope(|s| {
         let running = s.spawn(|| run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0));
-        let give_up = Instant::now() + Duration::from_secs(90);
-        while docker_api::listed("containers", "io.offsim.role=node").is_empty() {
-            assert!(Instant::now() < give_up, "the run never started its containers");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        await_node_containers();
         let removed = engine.cleanup(true);
         let report = running.join().unwrap().unwrap();
         assert_eq!(report.summary.completed(), report.summary.tasks, "the live run ran to the end");
