@@ -15,10 +15,14 @@
 //! index it opens with, and relays frames in both directions, carrying each
 //! frame whole across every hop of its direction in turn (store and
 //! forward). A [`ByteSource`] is the image registry at the end of such a
-//! route.
+//! route. Both hold every peer to the run's [`Access`]: the run's secret
+//! proved before anything else is read, frames no longer than the run's
+//! largest, a bounded number of connections at once, and idle connections
+//! closed.
 
 use crate::dist::DistSpec;
 use crate::engine::{SimRng, SimTime};
+use crate::live::auth::{self, Channel, Secret};
 use crate::live::protocol::{FrameKind, read_frame, read_route, write_frame, write_padded_frame};
 use crate::network::{Link, LinkParams};
 use crate::scenario::{LinkSpec, Sharing};
@@ -46,6 +50,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// Socket buffer size on the relays and the byte source.
 const IO_BUFFER: usize = 64 * 1024;
+/// Most connections a proxy or byte source serves at once (each holds one
+/// or two threads); more are closed at once.
+const MAX_CONNECTIONS: usize = 1024;
+/// Read and write timeout of an authenticated connection's sockets: a
+/// device waits this long for a task's result at most.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest `Pull` frame: the kind byte and a `u64` count.
+const PULL_FRAME: u32 = 9;
+
+/// What a proxy or byte source asks of its peers, and proves to them.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// The run's secret: clients prove it before anything else is read,
+    /// and the proxy proves it to its targets.
+    pub secret: Secret,
+    /// Longest frame payload relayed or served (the run's largest message).
+    pub max_frame: u32,
+}
 
 /// One direction of an emulated link.
 #[derive(Clone, Debug, PartialEq)]
@@ -309,12 +331,16 @@ pub type Router = Arc<dyn Fn(u32) -> Option<Route> + Send + Sync>;
 
 /// A TCP proxy applying routes.
 ///
-/// For each accepted connection it reads the source index, connects to the
-/// route's target, then relays frames in both directions on two threads:
+/// For each accepted connection it checks the client proves the run's
+/// secret ([`Channel::Link`]; a client that does not is dropped within the
+/// handshake's two seconds, before its source index is read), reads the
+/// source index, connects to the route's target and proves the secret to it
+/// ([`Channel::Data`]), then relays frames in both directions on two threads:
 /// frames from the client cross the route's `up` hops in order, frames from
 /// the target its `down` hops. Each frame is received whole, carried hop by
 /// hop (store and forward; a frame counts its payload plus
-/// [`FRAME_OVERHEAD_BYTES`]), then written. Its first hop's transmission is
+/// [`FRAME_OVERHEAD_BYTES`]; at most [`Access::max_frame`] bytes, checked
+/// before the payload is read), then written. Its first hop's transmission is
 /// timed from the arrival of its first byte, so the sender's real transfer to
 /// the proxy overlaps it, and each further hop starts at the previous hop's
 /// delivery deadline. A clean end of stream on one side
@@ -330,10 +356,10 @@ pub struct LinkProxy {
 
 impl LinkProxy {
     /// Listens on `bind` (port 0 picks a free port).
-    pub fn start(bind: SocketAddr, router: Router) -> io::Result<LinkProxy> {
+    pub fn start(bind: SocketAddr, router: Router, access: Access) -> io::Result<LinkProxy> {
         let server = Server::start(bind, "offsim-link", move |client, conn| {
             // Whatever ended the relay, nothing more crosses this connection.
-            let _ = relay(client, conn, &router);
+            let _ = relay(client, conn, &router, &access);
             conn.halt();
         })?;
         Ok(LinkProxy { server })
@@ -346,7 +372,9 @@ impl LinkProxy {
 }
 
 /// Relays one connection until both directions end.
-fn relay(client: TcpStream, conn: &Arc<Conn>, router: &Router) -> io::Result<()> {
+fn relay(client: TcpStream, conn: &Arc<Conn>, router: &Router, access: &Access) -> io::Result<()> {
+    auth::accept(&client, &access.secret, Channel::Link)?;
+    idle_timeout(&client)?;
     let mut from_client = BufReader::with_capacity(IO_BUFFER, client.try_clone()?);
     let source = read_route(&mut from_client)?;
     let Some(Route { target, up, down }) = router(source) else {
@@ -355,23 +383,39 @@ fn relay(client: TcpStream, conn: &Arc<Conn>, router: &Router) -> io::Result<()>
     let target = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT)?;
     target.set_nodelay(true)?;
     conn.attach(target.try_clone()?)?;
+    auth::connect(&target, &access.secret, Channel::Data)?;
+    idle_timeout(&target)?;
     let from_target = BufReader::with_capacity(IO_BUFFER, target.try_clone()?);
     let to_client = BufWriter::with_capacity(IO_BUFFER, client);
     let to_target = BufWriter::with_capacity(IO_BUFFER, target);
     let down_conn = Arc::clone(conn);
+    let max = access.max_frame;
     let downstream = thread::Builder::new()
         .name("offsim-link-down".into())
-        .spawn(move || pump(from_target, to_client, &down, &down_conn))?;
-    pump(from_client, to_target, &up, conn);
+        .spawn(move || pump(from_target, to_client, &down, &down_conn, max))?;
+    pump(from_client, to_target, &up, conn, max);
     // A panic cannot happen in `pump`; the join only waits.
     let _ = downstream.join();
     Ok(())
 }
 
-/// Moves frames from `from` to `to` across `hops` until the stream ends
-/// (then half-closes `to`) or fails (then halts the connection).
-fn pump(mut from: BufReader<TcpStream>, mut to: BufWriter<TcpStream>, hops: &[Arc<EmulatedLink>], conn: &Conn) {
-    match forward_frames(&mut from, &mut to, hops, conn) {
+/// Sets `s`'s read and write timeouts to [`IDLE_TIMEOUT`].
+fn idle_timeout(s: &TcpStream) -> io::Result<()> {
+    s.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    s.set_write_timeout(Some(IDLE_TIMEOUT))
+}
+
+/// Moves frames of at most `max` bytes from `from` to `to` across `hops`
+/// until the stream ends (then half-closes `to`) or fails (then halts the
+/// connection).
+fn pump(
+    mut from: BufReader<TcpStream>,
+    mut to: BufWriter<TcpStream>,
+    hops: &[Arc<EmulatedLink>],
+    conn: &Conn,
+    max: u32,
+) {
+    match forward_frames(&mut from, &mut to, hops, conn, max) {
         Ok(()) => {
             let _ = to.get_ref().shutdown(Shutdown::Write);
         }
@@ -388,6 +432,7 @@ fn forward_frames(
     to: &mut BufWriter<TcpStream>,
     hops: &[Arc<EmulatedLink>],
     conn: &Conn,
+    max: u32,
 ) -> io::Result<()> {
     let mut frame = Vec::new();
     loop {
@@ -399,7 +444,7 @@ fn forward_frames(
             Err(e) => return Err(e),
         }
         let arrival = Instant::now();
-        if !read_frame(from, &mut frame)? {
+        if !read_frame(from, &mut frame, max)? {
             return Ok(());
         }
         let bytes = frame.len() as u64 + FRAME_OVERHEAD_BYTES;
@@ -419,20 +464,21 @@ fn forward_frames(
 /// Answers each `Pull` frame (payload: the kind byte, then a little-endian
 /// `u64` byte count) with an `Image` frame of that many bytes (the kind byte,
 /// then zero filler streamed in chunks). Connections arrive through a
-/// [`LinkProxy`], which has already consumed the source index. A malformed
-/// frame, or a count too large for one frame (over [`crate::live::protocol::MAX_FRAME`] minus the
-/// kind byte), closes the connection. Dropping it stops accepting and shuts
-/// down open connections.
+/// [`LinkProxy`], which has already consumed the source index and proves the
+/// run's secret ([`Channel::Data`]) before anything is read. A malformed
+/// frame, or a count too large for one frame (over [`Access::max_frame`]
+/// minus the kind byte), closes the connection. Dropping it stops accepting
+/// and shuts down open connections.
 pub struct ByteSource {
     server: Server,
 }
 
 impl ByteSource {
     /// Listens on `bind` (port 0 picks a free port).
-    pub fn start(bind: SocketAddr) -> io::Result<ByteSource> {
-        let server = Server::start(bind, "offsim-registry", |stream, conn| {
+    pub fn start(bind: SocketAddr, access: Access) -> io::Result<ByteSource> {
+        let server = Server::start(bind, "offsim-registry", move |stream, conn| {
             // A failed pull only ends its own connection.
-            let _ = serve_pulls(stream);
+            let _ = serve_pulls(stream, &access);
             conn.halt();
         })?;
         Ok(ByteSource { server })
@@ -444,13 +490,15 @@ impl ByteSource {
     }
 }
 
-fn serve_pulls(stream: TcpStream) -> io::Result<()> {
+fn serve_pulls(stream: TcpStream, access: &Access) -> io::Result<()> {
+    auth::accept(&stream, &access.secret, Channel::Data)?;
+    idle_timeout(&stream)?;
     let mut from = BufReader::with_capacity(IO_BUFFER, stream.try_clone()?);
     let mut to = BufWriter::with_capacity(IO_BUFFER, stream);
     let mut request = Vec::new();
-    while read_frame(&mut from, &mut request)? {
+    while read_frame(&mut from, &mut request, PULL_FRAME)? {
         let count = pull_count(&request)?;
-        write_padded_frame(&mut to, &[FrameKind::Image as u8], count)?;
+        write_padded_frame(&mut to, &[FrameKind::Image as u8], count, access.max_frame)?;
         to.flush()?;
     }
     Ok(())
@@ -577,6 +625,9 @@ fn accept_loop(listener: &TcpListener, registry: &Arc<Registry>, handler: &Handl
             continue;
         };
         workers.retain(|w| !w.is_finished());
+        if registry.open().len() >= MAX_CONNECTIONS {
+            continue; // dropped: closed
+        }
         // A connection whose socket cannot be set up is dropped (closed).
         let Ok(watch) = stream.set_nodelay(true).and_then(|()| stream.try_clone()) else {
             continue;

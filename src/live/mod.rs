@@ -10,7 +10,10 @@
 //! link emulators with the scenario's bandwidth, latency, jitter and loss.
 //!
 //! Rooms, by job (each knows only the rooms above it in this list):
-//! - [`protocol`]: control and data wire formats.
+//! - [`auth`]: the run's secret and the challenge-response every
+//!   connection opens with.
+//! - [`protocol`]: control and data wire formats, and the bounds every
+//!   peer is held to.
 //! - [`link`]: seeded link emulation and the proxy that applies it.
 //! - [`worker`]: the program inside every container, with its calibrated
 //!   CPU work.
@@ -23,6 +26,7 @@
 //! - [`fidelity`]: `offsim validate` (simulated against live) and
 //!   `offsim calibrate` (host measurements as a scenario fragment).
 
+pub mod auth;
 pub mod engine;
 pub mod fidelity;
 pub mod link;

@@ -1,28 +1,94 @@
-//! The live backend's wire formats.
+//! The live backend's wire formats, and the bounds every peer is held to.
+//!
+//! Every connection first passes the run's challenge-response
+//! ([`super::auth`]); only then is anything below read.
 //!
 //! **Control** (controller <-> worker, TCP to the worker's [`CONTROL_PORT`]):
-//! one JSON object per line. The controller sends [`Command`]s; the worker
-//! sends [`Event`]s. A worker serves one control connection at a time.
+//! one JSON object per line, a command at most [`MAX_COMMAND_LINE`] bytes,
+//! an event at most [`MAX_EVENT_LINE`]. The controller sends [`Command`]s;
+//! the worker sends [`Event`]s. A worker serves one authenticated control
+//! connection at a time.
 //!
 //! **Data** (device worker -> link proxy -> node worker, and node worker ->
-//! proxy -> registry): right after connecting, the client sends its source
-//! index as a raw little-endian `u32` (the proxy routes on it and does not
-//! forward it); after that both directions carry *frames*: a little-endian
+//! proxy -> registry): right after the handshake with the proxy, the client
+//! sends its source index as a raw little-endian `u32` (the proxy routes on
+//! it and does not forward it; it authenticates to the route's target
+//! itself); after that both directions carry *frames*: a little-endian
 //! `u32` payload length, then the payload. The first payload byte is its
 //! [`FrameKind`]. Every frame is a message as the simulator models one: the
 //! proxy receives it whole, then carries it across each emulated hop in
-//! turn (store and forward).
+//! turn (store and forward). No frame may be longer than the run's
+//! [`Limits::max_frame`], checked before its payload is read.
 
 use crate::dist::DistSpec;
+use crate::live::auth::Secret;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 /// Port of a worker's control listener.
 pub const CONTROL_PORT: u16 = 7070;
 /// Port of a node worker's data listener (tasks arrive here from the proxy).
 pub const DATA_PORT: u16 = 7071;
-/// Largest frame payload accepted (1 GiB): a guard against garbage lengths.
+/// Largest frame payload any run may use (1 GiB); a run's own bound,
+/// [`Limits::max_frame`], is usually far smaller.
 pub const MAX_FRAME: u32 = 1 << 30;
+/// Longest command line a worker reads (a command is a few hundred bytes).
+pub const MAX_COMMAND_LINE: u64 = 64 * 1024;
+/// Longest event line the controller reads (a report lists the node's
+/// images, at most 65535 of them).
+pub const MAX_EVENT_LINE: u64 = 1024 * 1024;
+/// Bytes a frame may carry besides a message's payload and protocol
+/// headers: the kind byte and the task or result header.
+const FRAME_HEAD_ROOM: u64 = 64;
+
+/// What a run's peers may ask of each other, derived from the run itself:
+/// anything beyond is refused before it is read, allocated or executed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Longest frame payload: the run's largest message (task input or
+    /// output plus protocol headers, or image) plus the frame's own header.
+    pub max_frame: u32,
+    /// Most cycles one command or task may ask for (its work, or an offload
+    /// preparation).
+    pub max_cycles: f64,
+    /// Most protocol set-up round trips of one offload.
+    pub max_setup_rtts: u32,
+}
+
+impl Limits {
+    /// Limits admitting messages of up to `largest_message` bytes (payload
+    /// plus protocol headers, or an image), work of up to `max_cycles` and
+    /// up to `max_setup_rtts` set-up round trips.
+    pub fn new(largest_message: u64, max_cycles: f64, max_setup_rtts: u32) -> Limits {
+        let frame = largest_message.saturating_add(FRAME_HEAD_ROOM).min(u64::from(MAX_FRAME));
+        Limits {
+            max_frame: u32::try_from(frame).unwrap_or(MAX_FRAME),
+            max_cycles: if max_cycles.is_finite() { max_cycles.max(0.0) } else { 0.0 },
+            max_setup_rtts,
+        }
+    }
+
+    /// Checks an amount of work: finite, not negative, within the run's.
+    pub fn check_cycles(&self, what: &str, cycles: f64) -> Result<(), String> {
+        if cycles.is_finite() && (0.0..=self.max_cycles).contains(&cycles) {
+            Ok(())
+        } else {
+            Err(format!("{what}: expected a finite number of cycles from 0 to {}, got {cycles}", self.max_cycles))
+        }
+    }
+
+    /// Checks a message of `payload` bytes plus `header` protocol bytes
+    /// fits in one of the run's frames.
+    pub fn check_message(&self, what: &str, payload: u64, header: u64) -> Result<(), String> {
+        match payload.checked_add(header).and_then(|b| b.checked_add(FRAME_HEAD_ROOM)) {
+            Some(bytes) if bytes <= u64::from(self.max_frame) => Ok(()),
+            _ => Err(format!(
+                "{what}: expected at most {} bytes with headers, got {payload} + {header}",
+                u64::from(self.max_frame).saturating_sub(FRAME_HEAD_ROOM)
+            )),
+        }
+    }
+}
 
 /// What a worker is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +143,13 @@ pub struct WorkerConfig {
     pub keep_alive_s: f64,
     /// Node only: proxy address to pull images through (`None`: no registry).
     pub registry: Option<String>,
+    /// Device only: the link proxies it may send tasks to (`host:port`, as
+    /// offloads name them); an offload naming any other is refused.
+    pub proxies: Vec<String>,
+    /// The run's secret: every connection to or from the worker proves it.
+    pub secret: Secret,
+    /// What the worker accepts from its peers.
+    pub limits: Limits,
 }
 
 /// Controller -> worker.
@@ -300,10 +373,19 @@ impl TaskHeader {
     }
 }
 
+impl TaskHeader {
+    /// Checks the task asks for no more than the run allows.
+    pub fn check(&self, limits: &Limits) -> Result<(), String> {
+        limits.check_cycles("task cycles", self.cycles)?;
+        limits.check_message("task output", self.output_bytes, self.header_bytes)
+    }
+}
+
 /// Outcome on the node, first in a `Result` frame (after the kind byte).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResultHeader {
-    /// 0 completed, 1 queue full, 2 insufficient memory.
+    /// 0 completed, 1 queue full, 2 insufficient memory, 3 refused (the
+    /// task asked for more than the run allows).
     pub status: u8,
     /// Time waiting for a node core, in nanoseconds.
     pub wait_ns: u64,
@@ -361,9 +443,11 @@ pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> io::Result<()> {
     w.write_all(payload)
 }
 
-/// Reads one frame into `buf` (replacing its contents). `Ok(false)` on a
-/// clean end of stream before the frame started.
-pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
+/// Reads one frame of at most `max` bytes into `buf` (replacing its
+/// contents). `Ok(false)` on a clean end of stream before the frame started.
+/// A longer frame is an error before any of its payload is read, and the
+/// buffer grows only as the payload arrives.
+pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>, max: u32) -> io::Result<bool> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
@@ -371,13 +455,32 @@ pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
         Err(e) => return Err(e),
     }
     let len = u32::from_le_bytes(len);
-    if len > MAX_FRAME {
-        return Err(bad("frame length over the limit"));
+    if len > max {
+        return Err(bad(&format!("expected a frame of at most {max} bytes, got a length of {len}")));
     }
     buf.clear();
-    buf.resize(len as usize, 0);
-    r.read_exact(buf)?;
+    let got = r.take(u64::from(len)).read_to_end(buf)?;
+    if got < len as usize {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a frame"));
+    }
     Ok(true)
+}
+
+/// Reads one line of at most `max` bytes (its newline included) into `buf`
+/// (replacing its contents, without the newline). `Ok(false)` on a clean
+/// end of stream; a longer line is an error once `max` bytes were read.
+pub fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: u64) -> io::Result<bool> {
+    buf.clear();
+    let got = r.take(max).read_until(b'\n', buf)?;
+    match buf.last() {
+        _ if got == 0 => Ok(false),
+        Some(b'\n') => {
+            buf.pop();
+            Ok(true)
+        }
+        _ if got as u64 >= max => Err(bad(&format!("expected a line of at most {max} bytes"))),
+        _ => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a line")),
+    }
 }
 
 /// Filler bytes are written from this many zeros at a time.
@@ -385,13 +488,13 @@ const FILLER_CHUNK: usize = 64 * 1024;
 static ZEROS: [u8; FILLER_CHUNK] = [0; FILLER_CHUNK];
 
 /// Writes a frame whose payload is `head` then `filler` zero bytes,
-/// streaming the filler.
-pub fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64) -> io::Result<()> {
+/// streaming the filler; the payload may be at most `max` bytes.
+pub fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64, max: u32) -> io::Result<()> {
     let len = (head.len() as u64).saturating_add(filler);
     let len = u32::try_from(len)
         .ok()
-        .filter(|&l| l <= MAX_FRAME)
-        .ok_or_else(|| bad(&format!("a {len}-byte message exceeds the {MAX_FRAME}-byte frame limit")))?;
+        .filter(|&l| l <= max)
+        .ok_or_else(|| bad(&format!("a {len}-byte message exceeds the {max}-byte frame limit")))?;
     let mut start = Vec::with_capacity(4 + head.len());
     start.extend_from_slice(&len.to_le_bytes());
     start.extend_from_slice(head);
@@ -405,9 +508,9 @@ pub fn write_padded_frame(w: &mut impl Write, head: &[u8], filler: u64) -> io::R
     Ok(())
 }
 
-/// Reads the length and kind of the next frame; returns the kind and the
-/// bytes of payload after it, or `None` on a clean end of stream.
-pub fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)>> {
+/// Reads the length (at most `max`) and kind of the next frame; returns the
+/// kind and the bytes of payload after it, or `None` on a clean end of stream.
+pub fn read_frame_start(r: &mut impl Read, max: u32) -> io::Result<Option<(FrameKind, u64)>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
@@ -415,8 +518,8 @@ pub fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)
         Err(e) => return Err(e),
     }
     let len = u32::from_le_bytes(len);
-    if len == 0 || len > MAX_FRAME {
-        return Err(bad(&format!("bad frame length {len}")));
+    if len == 0 || len > max {
+        return Err(bad(&format!("expected a frame length from 1 to {max}, got {len}")));
     }
     let mut kind = [0u8; 1];
     r.read_exact(&mut kind)?;
@@ -424,10 +527,10 @@ pub fn read_frame_start(r: &mut impl Read) -> io::Result<Option<(FrameKind, u64)
     Ok(Some((kind, u64::from(len) - 1)))
 }
 
-/// Reads the next frame, which must be a `kind` frame; returns the bytes of
-/// payload after the kind.
-pub fn expect_frame(r: &mut impl Read, kind: FrameKind) -> io::Result<u64> {
-    match read_frame_start(r)? {
+/// Reads the next frame (at most `max` bytes), which must be a `kind`
+/// frame; returns the bytes of payload after the kind.
+pub fn expect_frame(r: &mut impl Read, kind: FrameKind, max: u32) -> io::Result<u64> {
+    match read_frame_start(r, max)? {
         Some((k, rest)) if k == kind => Ok(rest),
         Some((k, _)) => Err(bad(&format!("expected a {kind:?} frame, got {k:?}"))),
         None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("connection closed before a {kind:?} frame"))),
@@ -508,13 +611,66 @@ mod tests {
         let mut r = &wire[..];
         assert_eq!(read_route(&mut r).unwrap(), 9);
         let mut buf = Vec::new();
-        assert!(read_frame(&mut r, &mut buf).unwrap());
+        assert!(read_frame(&mut r, &mut buf, 3).unwrap());
         assert_eq!(buf, b"abc");
-        assert!(read_frame(&mut r, &mut buf).unwrap());
+        assert!(read_frame(&mut r, &mut buf, 3).unwrap());
         assert!(buf.is_empty());
-        assert!(!read_frame(&mut r, &mut buf).unwrap());
-        let huge = (MAX_FRAME + 1).to_le_bytes();
-        assert!(read_frame(&mut &huge[..], &mut buf).is_err());
+        assert!(!read_frame(&mut r, &mut buf, 3).unwrap());
+        // Over the bound: refused before any payload is read or allocated.
+        let e = read_frame(&mut &4u32.to_le_bytes()[..], &mut buf, 3).unwrap_err();
+        assert!(e.to_string().contains("at most 3 bytes"), "{e}");
+        // A length promising more than arrives allocates only what arrived.
+        let mut short = (1u32 << 30).to_le_bytes().to_vec();
+        short.extend_from_slice(b"xy");
+        let mut fresh = Vec::new();
+        assert!(read_frame(&mut &short[..], &mut fresh, MAX_FRAME).is_err());
+        assert!(fresh.capacity() < 1 << 20);
+        assert!(read_frame_start(&mut &0u32.to_le_bytes()[..], 3).is_err());
+        assert!(write_padded_frame(&mut Vec::new(), b"ab", 2, 3).is_err());
+    }
+
+    #[test]
+    fn lines_are_bounded() {
+        let mut buf = Vec::new();
+        let mut r = &b"{\"a\":1}\nsecond\n"[..];
+        assert!(read_line(&mut r, &mut buf, 16).unwrap());
+        assert_eq!(buf, b"{\"a\":1}");
+        assert!(read_line(&mut r, &mut buf, 16).unwrap());
+        assert_eq!(buf, b"second");
+        assert!(!read_line(&mut r, &mut buf, 16).unwrap());
+        let long = [b'x'; 100];
+        let e = read_line(&mut &long[..], &mut buf, 16).unwrap_err();
+        assert!(e.to_string().contains("at most 16 bytes"), "{e}");
+        assert_eq!(buf.len(), 16);
+        assert!(read_line(&mut &b"cut"[..], &mut buf, 16).is_err());
+    }
+
+    #[test]
+    fn limits_refuse_work_and_messages_beyond_the_run() {
+        let l = Limits::new(1000, 5e9, 2);
+        assert_eq!(l.max_frame, 1064);
+        assert!(l.check_cycles("c", 5e9).is_ok() && l.check_cycles("c", 0.0).is_ok());
+        for bad in [f64::INFINITY, f64::NAN, -1.0, 1e300] {
+            let e = l.check_cycles("task cycles", bad).unwrap_err();
+            assert!(e.contains("task cycles: expected a finite number of cycles from 0 to"), "{e}");
+        }
+        assert!(l.check_message("m", 900, 100).is_ok());
+        assert!(l.check_message("m", 901, 100).unwrap_err().contains("at most 1000 bytes"));
+        assert!(l.check_message("m", u64::MAX, 1).is_err());
+        assert_eq!(Limits::new(u64::MAX, f64::INFINITY, 0).max_frame, MAX_FRAME);
+        assert_eq!(Limits::new(0, f64::NAN, 0).max_cycles, 0.0);
+        let t = TaskHeader {
+            id: 1,
+            cycles: f64::INFINITY,
+            output_bytes: 0,
+            memory_bytes: 0,
+            header_bytes: 0,
+            image: 0,
+            priority: 0,
+        };
+        assert!(t.check(&l).is_err());
+        assert!(TaskHeader { cycles: 1.0, ..t }.check(&l).is_ok());
+        assert!(TaskHeader { cycles: 1.0, output_bytes: 2000, ..t }.check(&l).is_err());
     }
 
     #[test]

@@ -84,9 +84,9 @@ pub struct LiveSpec {
     /// Further Docker Engines and the devices and nodes each runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<HostSpec>,
-    /// IP address the link proxies listen on when a run spans several
-    /// engines (default `0.0.0.0`, every interface; a run on the default
-    /// engine alone listens on its network's gateway only).
+    /// IP address the link proxies listen on (default: each address the
+    /// engines' containers reach this process at, and no other; `0.0.0.0`
+    /// listens on every interface).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_address: Option<String>,
     /// Live repetitions per policy in `offsim validate`.

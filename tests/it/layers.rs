@@ -25,6 +25,7 @@ const ORDER: &[&str] = &[
     "metrics",
     "dispatch",
     "sim",
+    "live::auth",
     "live::protocol",
     "live::link",
     "live::worker",

@@ -25,7 +25,8 @@
 use crate::helpers::mean_se;
 use offsim::dist::DistSpec;
 use offsim::engine::stream;
-use offsim::live::link::{ByteSource, EmulatedLink, FRAME_OVERHEAD_BYTES, LinkProxy, LinkShape, Route, Router};
+use offsim::live::auth::{self, Channel, SECRET_LEN, Secret};
+use offsim::live::link::{Access, ByteSource, EmulatedLink, FRAME_OVERHEAD_BYTES, LinkProxy, LinkShape, Route, Router};
 use offsim::live::protocol::{FrameKind, read_frame, write_frame, write_route};
 use offsim::scenario::Sharing;
 use std::collections::HashMap;
@@ -39,8 +40,20 @@ use std::time::{Duration, Instant};
 /// Allowance for OS scheduling, per hop crossed.
 const OS_PER_HOP: f64 = 2e-3;
 
+/// Largest frame the tests' proxies relay.
+const MAX_FRAME: u32 = 16 << 20;
+
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
+}
+
+fn secret() -> Secret {
+    Secret::from_bytes([9; SECRET_LEN])
+}
+
+/// The tests' run: its secret, frames up to [`MAX_FRAME`].
+fn access() -> Access {
+    Access { secret: secret(), max_frame: MAX_FRAME }
 }
 
 /// A server answering every frame with the same frame, and reporting when
@@ -60,10 +73,11 @@ impl Echo {
                 let report = report.clone();
                 thread::spawn(move || {
                     stream.set_nodelay(true).unwrap();
+                    auth::accept(&stream, &secret(), Channel::Data).unwrap();
                     let mut from = BufReader::new(stream.try_clone().unwrap());
                     let mut to = BufWriter::new(stream);
                     let mut frame = Vec::new();
-                    while let Ok(true) = read_frame(&mut from, &mut frame) {
+                    while let Ok(true) = read_frame(&mut from, &mut frame, MAX_FRAME) {
                         // Nobody listens to the reports of some tests.
                         let _ = report.send((frame.get(1).copied().unwrap_or(0), Instant::now()));
                         if write_frame(&mut to, &frame).and_then(|()| to.flush()).is_err() {
@@ -133,7 +147,7 @@ fn link(shape: LinkShape, index: u64) -> Arc<EmulatedLink> {
 fn proxy(target: SocketAddr, up: Vec<Arc<EmulatedLink>>, down: Vec<Arc<EmulatedLink>>) -> LinkProxy {
     let route = Route { target, up, down };
     let router: Router = Arc::new(move |source| (source == 0).then(|| route.clone()));
-    LinkProxy::start(loopback(), router).unwrap()
+    LinkProxy::start(loopback(), router, access()).unwrap()
 }
 
 struct Client {
@@ -146,6 +160,7 @@ impl Client {
     fn connect(proxy: SocketAddr, source: u32) -> Client {
         let s = TcpStream::connect(proxy).unwrap();
         s.set_nodelay(true).unwrap();
+        auth::connect(&s, &secret(), Channel::Link).unwrap();
         let mut to = BufWriter::new(s.try_clone().unwrap());
         write_route(&mut to, source).unwrap();
         to.flush().unwrap();
@@ -168,7 +183,7 @@ impl Client {
     }
 
     fn receive_echo(&mut self, len: usize, tag: u8) {
-        assert!(read_frame(&mut self.from, &mut self.frame).unwrap(), "the proxy closed the connection");
+        assert!(read_frame(&mut self.from, &mut self.frame, MAX_FRAME).unwrap(), "the proxy closed the connection");
         assert!(self.frame == Client::payload(len, tag), "the echo differs from the frame sent");
     }
 
@@ -475,7 +490,7 @@ fn unrouted_sources_are_refused_and_dropping_the_proxy_closes_connections() {
 
 #[test]
 fn the_byte_source_answers_pulls_through_a_proxy() {
-    let registry = ByteSource::start(loopback()).unwrap();
+    let registry = ByteSource::start(loopback(), access()).unwrap();
     let p = proxy(registry.local_addr(), vec![], vec![link(shape(1e9, 0.0, None, Sharing::Fair), 11)]);
     let mut c = Client::connect(p.local_addr(), 0);
     for count in [3_000_000u64, 0, 10] {
@@ -483,7 +498,7 @@ fn the_byte_source_answers_pulls_through_a_proxy() {
         pull.extend_from_slice(&count.to_le_bytes());
         write_frame(&mut c.to, &pull).unwrap();
         c.to.flush().unwrap();
-        assert!(read_frame(&mut c.from, &mut c.frame).unwrap());
+        assert!(read_frame(&mut c.from, &mut c.frame, MAX_FRAME).unwrap());
         assert_eq!(c.frame.len() as u64, count + 1);
         assert_eq!(FrameKind::from_byte(c.frame[0]), Some(FrameKind::Image));
         assert!(c.frame[1..].iter().all(|&b| b == 0));

@@ -160,9 +160,11 @@ pub struct ContainerSpec {
     pub pids_limit: i64,
     /// What the container is (e.g. `device`, `node`), set as [`ROLE_LABEL`].
     pub role: String,
-    /// TCP ports to publish, each on a host port the engine picks (on every
-    /// interface of the engine's host).
+    /// TCP ports to publish, each on a host port the engine picks.
     pub publish: Vec<u16>,
+    /// The engine host's address the ports are published on; `None`: every
+    /// interface.
+    pub publish_on: Option<IpAddr>,
 }
 
 /// A started container.
@@ -706,8 +708,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         (RUN_LABEL.to_string(), spec.run_id.clone()),
         (ROLE_LABEL.to_string(), spec.role.clone()),
     ]);
-    // An empty binding: any free host port, on every interface.
-    let bindings: PortMap = spec.publish.iter().map(|&p| (tcp_port(p), Some(vec![PortBinding::default()]))).collect();
+    // No host port: any free one, on `publish_on` (else every interface).
+    let binding = PortBinding { host_ip: spec.publish_on.map(|ip| ip.to_string()), host_port: None };
+    let bindings: PortMap = spec.publish.iter().map(|&p| (tcp_port(p), Some(vec![binding.clone()]))).collect();
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: Some(spec.args.clone()),
@@ -750,6 +753,7 @@ mod tests {
             pids_limit: 64,
             role: "node".into(),
             publish: Vec::new(),
+            publish_on: None,
         }
     }
 
@@ -783,6 +787,13 @@ mod tests {
         for port in ["7070/tcp", "7071/tcp"] {
             assert_eq!(bindings[port], Some(vec![PortBinding { host_ip: None, host_port: None }]), "{port}");
         }
+        let on = create_body(&ContainerSpec {
+            publish: vec![7070],
+            publish_on: Some("10.0.0.5".parse().unwrap()),
+            ..spec(0.5, 10_000)
+        });
+        let binding = PortBinding { host_ip: Some("10.0.0.5".into()), host_port: None };
+        assert_eq!(on.host_config.unwrap().port_bindings.unwrap()["7070/tcp"], Some(vec![binding]));
         let info =
             ContainerInfo { id: "c".into(), name: "c".into(), ip: None, published: vec![(7070, 49153), (7071, 49154)] };
         assert_eq!((info.host_port(7071), info.host_port(7072)), (Some(49154), None));

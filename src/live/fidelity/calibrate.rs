@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::live::engine::engines::Engines;
 use crate::live::engine::sizing;
 use crate::live::link;
-use crate::live::protocol::{Command, Event, OffloadRequest, Role, Status};
+use crate::live::protocol::{Command, Event, Limits, OffloadRequest, Role, Status};
 use crate::live::run::cluster::{Cluster, Msg, WorkerSettings};
 use crate::live::run::live_spec;
 use crate::live::worker::work;
@@ -93,8 +93,14 @@ pub fn calibrate(scenario: &LoadedScenario, engines: &Engines) -> Result<Calibra
     }
     let loop_rate = work::measure_loop_rate();
     let (tx, rx) = std::sync::mpsc::channel();
-    let settings =
-        WorkerSettings { seed: spec.simulation.seed, loop_rate, preloads: vec![Vec::new(); spec.nodes.len()] };
+    // The probes: PROBE_S of work at the fastest entity's speed, BULK_BYTES uploads.
+    let max_cycles = entities.iter().map(|e| e.speed_hz * PROBE_S).fold(0.0, f64::max);
+    let settings = WorkerSettings {
+        seed: spec.simulation.seed,
+        loop_rate,
+        preloads: vec![Vec::new(); spec.nodes.len()],
+        limits: Limits::new(BULK_BYTES, max_cycles, 0),
+    };
     let world = crate::model::World::build(spec, spec.simulation.seed);
     let mut cluster = Cluster::start(engines, &world, spec, live, entities, &settings, &tx)?;
     drop(tx);

@@ -11,23 +11,27 @@
 //!
 //! Addresses: workers on the default engine are reached at their addresses
 //! on the run's network; workers on a `[[live.hosts]]` engine publish their
-//! control (and, for nodes, data) ports, reached at the host's address.
-//! Containers reach the proxies at their engine's controller address (by
-//! default the gateway of the run's network there). A run on the default
-//! engine alone has its proxies listen on that gateway, which only the
-//! run's containers reach; a run over several engines listens on
-//! `live.listen_address` (every interface by default).
+//! control (and, for nodes, data) ports on the host's address only, where
+//! this process reaches them. Containers reach the proxies at their
+//! engine's controller address (by default the gateway of the run's network
+//! there); the proxies listen on exactly those addresses (one listener per
+//! address), or on `live.listen_address` if it is set.
+//!
+//! Every connection proves the run's secret ([`crate::live::auth`]), drawn
+//! here for each run; the workers get it, and the run's [`Limits`], in
+//! their configuration.
 
 use crate::error::{Error, Result};
+use crate::live::auth::{self, Channel, Secret};
 use crate::live::engine::docker::{ContainerInfo, ContainerSpec, NetworkInfo};
 use crate::live::engine::engines::{Engines, Site};
 use crate::live::engine::hosts::Host;
 use crate::live::engine::sizing::Entity;
-use crate::live::link::{ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
-use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Role, WorkerConfig};
+use crate::live::link::{Access, ByteSource, EmulatedLink, LinkProxy, LinkShape, Route, Router};
+use crate::live::protocol::{CONTROL_PORT, DATA_PORT, Event, Limits, MAX_EVENT_LINE, Role, WorkerConfig, read_line};
 use crate::model::{Purpose, World, stream};
 use crate::scenario::{LinkSpec, LiveSpec, QueueDiscipline, Scenario};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
@@ -67,8 +71,9 @@ pub struct Cluster {
     pub entities: Vec<Entity>,
     /// Per entity: its container.
     pub containers: Vec<ContainerInfo>,
-    /// Per node: the proxy its tasks go through.
-    pub proxies: Vec<LinkProxy>,
+    /// Per node: the proxy its tasks go through, one listener per address
+    /// it listens on.
+    pub proxies: Vec<Vec<LinkProxy>>,
     /// Control connections (for commands), by entity.
     pub control: Vec<TcpStream>,
     /// Per node: the images it held from the start.
@@ -82,7 +87,9 @@ pub struct Cluster {
     parts: Vec<Part>,
     /// Per entity: its site.
     site_of: Vec<usize>,
-    _registry: Option<(ByteSource, LinkProxy)>,
+    /// The image source and the registry proxy in front of it (one listener
+    /// per address).
+    registry: Option<(ByteSource, Vec<LinkProxy>)>,
 }
 
 /// The run on one engine.
@@ -103,6 +110,8 @@ pub struct WorkerSettings {
     pub loop_rate: f64,
     /// Per node: images to hold from the start (scenario and policy pre-loads).
     pub preloads: Vec<Vec<u16>>,
+    /// What the run will ask of its workers at most: anything beyond is refused.
+    pub limits: Limits,
 }
 
 fn link(l: &LinkSpec, seed: u64, index: u64) -> Arc<EmulatedLink> {
@@ -135,23 +144,29 @@ impl Cluster {
             sites,
             parts: Vec::new(),
             site_of,
-            _registry: None,
+            registry: None,
         };
+        let secret = Secret::generate().map_err(|e| Error::Live(format!("cannot draw the run's secret: {e}")))?;
         for site in &cluster.sites {
             let network = site.engine.create_network(&cluster.run_id)?;
             let published_at = site.host.published_at.as_deref().map(|a| resolve(&site.host, a)).transpose()?;
             let controller = site.host.controller.unwrap_or(network.gateway);
             cluster.parts.push(Part { network, controller, published_at });
         }
-        let listen = cluster.listen_address(live)?;
-        let node_targets = cluster.start_links(spec, settings.seed, listen)?;
-        let registry_port = cluster._registry.as_ref().map(|(_, p)| p.local_addr().port());
+        let controllers: Vec<IpAddr> = cluster.parts.iter().map(|p| p.controller).collect();
+        let listen = proxy_addresses(live.listen_address.as_deref(), &controllers)?;
+        let access = Access { secret: secret.clone(), max_frame: settings.limits.max_frame };
+        let node_targets = cluster.start_links(spec, settings.seed, &listen, &access)?;
         let image = engines.image();
         for (i, e) in cluster.entities.clone().into_iter().enumerate() {
             let (site, part) = (&cluster.sites[cluster.site_of[i]], &cluster.parts[cluster.site_of[i]]);
             let asked = Instant::now();
-            let registry = registry_port.map(|port| SocketAddr::new(part.controller, port).to_string());
-            let config = worker_config(world, spec, &e, settings, registry);
+            let registry = cluster.registry.as_ref().map(|(_, p)| reached_at(p, part.controller).to_string());
+            let proxies = match e.role {
+                Role::Device => (0..cluster.proxies.len()).map(|n| cluster.proxy_for(i, n)).collect(),
+                Role::Node => Vec::new(),
+            };
+            let config = worker_config(world, spec, &e, settings, registry, proxies, &secret);
             let json = serde_json::to_string(&config).expect("configs serialise");
             let ports = match e.role {
                 Role::Device => vec![CONTROL_PORT],
@@ -174,13 +189,14 @@ impl Cluster {
                     Role::Node => "node".into(),
                 },
                 publish: if part.published_at.is_some() { ports } else { Vec::new() },
+                publish_on: part.published_at,
             })?;
             let control = part.worker_address(&info, CONTROL_PORT)?;
             if e.role == Role::Node {
                 let _ = node_targets[e.index as usize].set(part.worker_address(&info, DATA_PORT)?);
             }
             cluster.containers.push(info);
-            let stream = cluster.connect(i, control)?;
+            let stream = cluster.connect(i, control, &secret)?;
             cluster.startup.push(asked.elapsed());
             let reader = stream.try_clone().map_err(|e| Error::Live(format!("control connection: {e}")))?;
             let tx = events.clone();
@@ -190,24 +206,10 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Where the link proxies listen: `live.listen_address`; else, for a
-    /// run on the default engine alone, its network's gateway; else every
-    /// interface.
-    fn listen_address(&self, live: &LiveSpec) -> Result<IpAddr> {
-        match (&live.listen_address, self.parts.as_slice()) {
-            (Some(a), _) => {
-                a.parse().map_err(|_| Error::Live(format!("live.listen_address: expected an IP address, got `{a}`")))
-            }
-            (None, [only]) if only.published_at.is_none() => Ok(only.network.gateway),
-            (None, _) => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        }
-    }
-
     /// The link proxy in front of node `node`, as device entity `device`
     /// reaches it.
     pub fn proxy_for(&self, device: usize, node: usize) -> String {
-        let port = self.proxies[node].local_addr().port();
-        SocketAddr::new(self.parts[self.site_of[device]].controller, port).to_string()
+        reached_at(&self.proxies[node], self.parts[self.site_of[device]].controller).to_string()
     }
 
     /// The last `lines` lines of entity `i`'s container output.
@@ -217,10 +219,29 @@ impl Cluster {
 
     /// Starts the emulated links, in the simulator's order: access networks
     /// (up, down), then per node (up, down) and its registry link, with the
-    /// proxies listening on `listen`. Returns per node the cell its worker's
-    /// data address goes into once known.
-    fn start_links(&mut self, spec: &Scenario, seed: u64, listen: IpAddr) -> Result<Vec<Arc<OnceLock<SocketAddr>>>> {
-        let fail = |e: std::io::Error| Error::Live(format!("cannot start a link proxy on {listen}: {e}"));
+    /// proxies listening on each of `listen`. Returns per node the cell its
+    /// worker's data address goes into once known.
+    fn start_links(
+        &mut self,
+        spec: &Scenario,
+        seed: u64,
+        listen: &[IpAddr],
+        rules: &Access,
+    ) -> Result<Vec<Arc<OnceLock<SocketAddr>>>> {
+        let start = |router: &Router| -> Result<Vec<LinkProxy>> {
+            listen
+                .iter()
+                .map(|&ip| {
+                    LinkProxy::start(SocketAddr::new(ip, 0), router.clone(), rules.clone()).map_err(|e| {
+                        Error::Live(format!(
+                            "cannot start a link proxy on {ip}: {e} (the containers of an engine on another machine \
+                             reach this process at its host's `controller_address`, which must be an address of this \
+                             machine)"
+                        ))
+                    })
+                })
+                .collect()
+        };
         let mut next = 0u64;
         let mut make = |l: &LinkSpec| {
             next += 1;
@@ -253,31 +274,33 @@ impl Cluster {
                     down: vec![down.clone(), net_down.clone()],
                 })
             });
-            self.proxies.push(LinkProxy::start(SocketAddr::new(listen, 0), router).map_err(fail)?);
+            self.proxies.push(start(&router)?);
         }
         if registry_links.iter().any(Option::is_some) {
             // Only the registry proxy, in this process, reaches the source.
-            let source = ByteSource::start(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)).map_err(fail)?;
+            let source = ByteSource::start(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0), rules.clone())
+                .map_err(|e| Error::Live(format!("cannot start the image source: {e}")))?;
             let target = source.local_addr();
             let registry_links = Arc::new(registry_links);
             let router: Router = Arc::new(move |node: u32| {
                 let l = registry_links.get(node as usize)?.clone()?;
                 Some(Route { target, up: Vec::new(), down: vec![l] })
             });
-            let proxy = LinkProxy::start(SocketAddr::new(listen, 0), router).map_err(fail)?;
-            self._registry = Some((source, proxy));
+            self.registry = Some((source, start(&router)?));
         }
         Ok(targets)
     }
 
     /// Connects to worker `i`'s control port at `addr`, retrying until it
-    /// greets the connection as itself (a published port accepts
-    /// connections before the worker listens behind it).
-    fn connect(&self, i: usize, addr: SocketAddr) -> Result<TcpStream> {
+    /// proves the run's secret and greets the connection as itself (a
+    /// published port accepts connections before the worker listens behind
+    /// it).
+    fn connect(&self, i: usize, addr: SocketAddr, secret: &Secret) -> Result<TcpStream> {
         let name = &self.entities[i].name;
         let started = Instant::now();
         loop {
             let greeted = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                .and_then(|s| auth::connect(&s, secret, Channel::Control).map(|()| s))
                 .and_then(|s| greeting(&s).map(|greeter| (s, greeter)));
             match greeted {
                 Ok((s, greeter)) if greeter == *name => {
@@ -321,6 +344,34 @@ impl Part {
             ))
         })
     }
+}
+
+/// Where the link proxies listen: `live.listen_address` if it is set (an IP
+/// address); else each distinct address the engines' containers reach this
+/// process at (`controllers`), and nowhere else.
+pub fn proxy_addresses(listen_address: Option<&str>, controllers: &[IpAddr]) -> Result<Vec<IpAddr>> {
+    if let Some(a) = listen_address {
+        let ip =
+            a.parse().map_err(|_| Error::Live(format!("live.listen_address: expected an IP address, got `{a}`")))?;
+        return Ok(vec![ip]);
+    }
+    let mut out: Vec<IpAddr> = Vec::new();
+    for &c in controllers {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// The address of the listener among `proxy`'s that containers reaching
+/// this process at `controller` use (its own address, or every interface).
+fn reached_at(proxy: &[LinkProxy], controller: IpAddr) -> SocketAddr {
+    let on = |p: &&LinkProxy| p.local_addr().ip() == controller;
+    let any = |p: &&LinkProxy| p.local_addr().ip().is_unspecified();
+    // `proxy_addresses` gives every controller a listener, so one is found.
+    let port = proxy.iter().find(on).or_else(|| proxy.iter().find(any)).map_or(0, |p| p.local_addr().port());
+    SocketAddr::new(controller, port)
 }
 
 /// The IP address `host`'s published ports are reached at, from `address`.
@@ -371,20 +422,22 @@ impl Drop for Cluster {
     }
 }
 
-/// Reads worker `i`'s events until its connection ends.
+/// Reads worker `i`'s events (lines of at most [`MAX_EVENT_LINE`] bytes)
+/// until its connection ends.
 fn read_events(i: usize, stream: TcpStream, tx: &Sender<Msg>) {
-    let mut lines = BufReader::new(stream).lines();
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
     let why = loop {
-        match lines.next() {
-            None => break "the worker closed its control connection".to_string(),
-            Some(Err(e)) => break format!("control connection broke: {e}"),
-            Some(Ok(line)) => match serde_json::from_str::<Event>(&line) {
+        match read_line(&mut reader, &mut line, MAX_EVENT_LINE) {
+            Ok(false) => break "the worker closed its control connection".to_string(),
+            Err(e) => break format!("control connection broke: {e}"),
+            Ok(true) => match serde_json::from_slice::<Event>(&line) {
                 Ok(ev) => {
                     if tx.send(Msg::Event(i, ev)).is_err() {
                         return;
                     }
                 }
-                Err(e) => break format!("unreadable event `{line}`: {e}"),
+                Err(e) => break format!("unreadable event `{}`: {e}", String::from_utf8_lossy(&line)),
             },
         }
     };
@@ -393,13 +446,16 @@ fn read_events(i: usize, stream: TcpStream, tx: &Sender<Msg>) {
 
 /// The configuration of entity `e`'s worker: sizes and limits as `world`
 /// resolved them for the simulator; the distributions it draws from and
-/// the queue discipline as `spec` gives them.
+/// the queue discipline as `spec` gives them; the registry (for a node) and
+/// link `proxies` (for a device) it may connect to, and the run's secret.
 fn worker_config(
     world: &World,
     spec: &Scenario,
     e: &Entity,
     settings: &WorkerSettings,
     registry: Option<String>,
+    proxies: Vec<String>,
+    secret: &Secret,
 ) -> WorkerConfig {
     let base = WorkerConfig {
         name: e.name.clone(),
@@ -420,6 +476,9 @@ fn worker_config(
         cold_start_ms: crate::dist::DistSpec::constant(0.0),
         keep_alive_s: 0.0,
         registry: None,
+        proxies,
+        secret: secret.clone(),
+        limits: settings.limits.clone(),
     };
     match e.role {
         Role::Device => {

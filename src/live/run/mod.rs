@@ -80,7 +80,8 @@ pub fn run_live_with(
     let sink = open_row_files(scenario, &mut out)?;
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let settings = WorkerSettings { seed, loop_rate, preloads };
+    let limits = tasks::limits(&world, &workload);
+    let settings = WorkerSettings { seed, loop_rate, preloads, limits };
     let mut cluster = Cluster::start(engines, &world, spec, live, entities, &settings, &tx)?;
     drop(tx);
     let outcome = Controller::new(&world, &mut cluster, policy, seed, sink).run(&workload, &rx);

@@ -5,6 +5,7 @@
 
 use crate::engine::SimTime;
 use crate::error::{Error, Result};
+use crate::live::protocol::Limits;
 use crate::model::{TaskAttrs, World};
 use crate::scenario::LoadedScenario;
 use crate::workload::{Generators, TraceReader};
@@ -24,6 +25,22 @@ pub struct WorkloadTask {
     pub arrival: SimTime,
     /// The task's work, sizes, image, priority, deadline and constraint set.
     pub attrs: TaskAttrs,
+}
+
+/// What the run's workers must accept at most, from the run itself: its
+/// largest message (a task's input or output plus its class's protocol
+/// headers, or an image), its most work (a task's, or an offload
+/// preparation) and its most protocol set-up round trips.
+pub fn limits(world: &World, tasks: &[WorkloadTask]) -> Limits {
+    let mut largest = world.images.iter().map(|i| i.bytes).max().unwrap_or(0);
+    let mut cycles = world.classes.iter().map(|c| c.offload_overhead_cycles).fold(0.0, f64::max);
+    let rtts = world.classes.iter().map(|c| c.protocol.setup_rtts.round() as u32).max().unwrap_or(0);
+    for t in tasks {
+        let header = world.class_of(t.device).protocol.header_bytes;
+        largest = largest.max(t.attrs.input_bytes.max(t.attrs.output_bytes).saturating_add(header));
+        cycles = f64::max(cycles, t.attrs.work_cycles);
+    }
+    Limits::new(largest, cycles, rtts)
 }
 
 /// Every task of `scenario` under `seed`, in arrival order (arrivals after

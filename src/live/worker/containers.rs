@@ -6,6 +6,7 @@
 use super::{NO_IMAGE, connect, invalid, lock, ns, wait};
 use crate::energy::{CpuPower, Meter};
 use crate::engine::{NANOS_PER_SEC, SimTime, nanos_from_secs};
+use crate::live::auth::{self, Channel, Secret};
 use crate::live::protocol::{FrameKind, WorkerConfig, expect_frame, skip, write_frame, write_route};
 use crate::model::{ContainerState, ImageSlot, Node, Purpose, Readiness, TaskQueue, stream};
 use crate::scenario::QueueDiscipline;
@@ -27,6 +28,10 @@ pub(super) struct Containers {
     pub(super) registry: Option<String>,
     /// Source index sent to the registry proxy.
     pub(super) source: u32,
+    /// The run's secret, proved to the registry proxy.
+    pub(super) secret: Secret,
+    /// Longest frame accepted from the registry.
+    pub(super) max_frame: u32,
 }
 
 impl Containers {
@@ -74,6 +79,8 @@ impl Containers {
             epoch: Instant::now(),
             registry: config.registry.clone(),
             source: config.index,
+            secret: config.secret.clone(),
+            max_frame: config.limits.max_frame,
         })
     }
 
@@ -176,11 +183,12 @@ impl Containers {
     pub(super) fn pull(&self, bytes: u64) -> io::Result<()> {
         let registry = self.registry.as_deref().ok_or_else(|| io::Error::other("no registry to pull images from"))?;
         let mut s = connect(registry)?;
+        auth::connect(&s, &self.secret, Channel::Link)?;
         write_route(&mut s, self.source)?;
         let mut frame = vec![FrameKind::Pull as u8];
         frame.extend_from_slice(&bytes.to_le_bytes());
         write_frame(&mut s, &frame)?;
-        let rest = expect_frame(&mut s, FrameKind::Image)?;
+        let rest = expect_frame(&mut s, FrameKind::Image, self.max_frame)?;
         skip(&mut s, rest)
     }
 

@@ -1,10 +1,16 @@
 //! The program inside every live container: `offsim worker '<json>'`.
 //!
-//! A worker is one device or one node of the scenario. It serves one control
-//! connection at a time (see [`super::protocol`]): it greets the controller
-//! with [`Event::Hello`], takes [`Command`]s and answers with [`Event`]s,
-//! sending a [`Report`] every `report_ms` (a device also whenever its queue
-//! length or busy cores change).
+//! A worker is one device or one node of the scenario. Every connection to
+//! it must first prove the run's secret ([`super::auth`]); a peer that does
+//! not within two seconds is dropped, having made the worker read and
+//! allocate nothing. It serves one authenticated control connection at a
+//! time (see [`super::protocol`]): it greets the controller with
+//! [`Event::Hello`], takes [`Command`]s (lines of bounded length) and answers
+//! with [`Event`]s, sending a [`Report`] every `report_ms` (a device also
+//! whenever its queue length or busy cores change). A command or task asking
+//! for more than the run's [`Limits`] (unbounded work, a message larger than
+//! any of the run's, a proxy that is not one of the run's) is refused with an
+//! error, never executed.
 //!
 //! Its `cores` executor threads serve one run queue (FIFO, or by priority
 //! with FIFO among equals) and execute real work paced to the entity's speed
@@ -32,22 +38,30 @@ mod containers;
 mod pool;
 pub mod work;
 
+use super::auth::{self, Channel, Secret};
 use super::protocol::{
-    CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, OffloadRequest, Phases, Report, ResultHeader, Role, Status,
-    TaskHeader, WorkerConfig, expect_frame, read_frame_start, read_head, skip, unix_ns, write_frame,
-    write_padded_frame, write_route,
+    CONTROL_PORT, Command, DATA_PORT, Event, FrameKind, Limits, MAX_COMMAND_LINE, OffloadRequest, Phases, Report,
+    ResultHeader, Role, Status, TaskHeader, WorkerConfig, expect_frame, read_frame_start, read_head, read_line, skip,
+    unix_ns, write_frame, write_padded_frame, write_route,
 };
 use containers::Containers;
 use pool::{Job, Pool, Ran};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 use work::Pacer;
 
-/// Read and write timeout of data connections: nothing waits forever.
+/// Read and write timeout of authenticated data connections: nothing waits
+/// forever (a device waits this long for a task's result at most).
 const DATA_TIMEOUT: Duration = Duration::from_secs(600);
+/// Most data connections a node serves at once (each holds a thread, under
+/// the container's process limit); more are closed at once.
+const MAX_DATA_CONNECTIONS: usize = 128;
+/// Most control connections authenticating at once; more are closed at once.
+const MAX_PENDING_CONTROL: usize = 8;
 /// How long to try to open a data connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A controller that takes longer than this to read an event is dropped.
@@ -65,6 +79,8 @@ pub const FIRST_CONTACT: Duration = Duration::from_secs(60);
 /// dropped), a worker that gets no new one within this lease stops, so no
 /// run's containers keep running for long without their controller.
 pub const LEASE: Duration = Duration::from_secs(10);
+/// `ResultHeader::status` of a task the node refused (beyond the run's limits).
+const REFUSED: u8 = 3;
 
 /// A bound worker, ready to [`Worker::run`].
 pub struct Worker {
@@ -104,8 +120,10 @@ impl Worker {
     }
 
     /// Starts the executors, the periodic reports and (for a node) the data
-    /// listener, then serves control connections one at a time until the
-    /// process is killed. Fails only if a thread cannot be started.
+    /// listener, then serves authenticated control connections one at a
+    /// time until the process is killed (connections authenticate on
+    /// threads of their own, so one that never does holds nothing). Fails
+    /// only if a thread cannot be started.
     pub fn run(self) -> io::Result<()> {
         let Worker { shared, control, data, .. } = self;
         for core in 0..shared.config.cores {
@@ -125,20 +143,33 @@ impl Worker {
             let s = Arc::clone(&shared);
             spawn("data".into(), move || s.accept_data(&listener))?;
         }
-        loop {
-            match control.accept() {
-                Ok((stream, _)) => {
-                    if let Err(e) = shared.serve_control(stream) {
-                        shared.log(format_args!("control connection: {e}"));
-                    }
-                    *lock(&shared.control) = None;
-                }
-                Err(e) => {
-                    shared.log(format_args!("accepting a control connection: {e}"));
-                    thread::sleep(ACCEPT_RETRY);
-                }
+        let (authenticated, controllers) = mpsc::channel();
+        let s = Arc::clone(&shared);
+        spawn("control".into(), move || s.accept_control(&control, &authenticated))?;
+        for stream in controllers {
+            if let Err(e) = shared.serve_control(stream) {
+                shared.log(format_args!("control connection: {e}"));
             }
+            *lock(&shared.control) = None;
         }
+        Ok(())
+    }
+}
+
+/// Counts a connection as open until dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// A slot among at most `max` open at once; `None` if all are taken.
+    fn take(open: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(Slot(Arc::clone(open)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -224,6 +255,10 @@ struct Shared {
     /// Lock order: `control` before the pool's and the containers' locks.
     control: Mutex<Option<Control>>,
     containers: Option<Arc<Containers>>,
+    /// Data connections open now.
+    data_open: Arc<AtomicUsize>,
+    /// Control connections authenticating now.
+    control_pending: Arc<AtomicUsize>,
 }
 
 /// When a command arrived, by both clocks.
@@ -256,7 +291,15 @@ impl Shared {
             Role::Node => Some(Arc::new(Containers::new(&config)?)),
             Role::Device => None,
         };
-        Ok(Shared { pool: Pool::new(&config), pacer, control: Mutex::new(None), containers, config })
+        Ok(Shared {
+            pool: Pool::new(&config),
+            pacer,
+            control: Mutex::new(None),
+            containers,
+            config,
+            data_open: Arc::default(),
+            control_pending: Arc::default(),
+        })
     }
 
     fn log(&self, message: std::fmt::Arguments) {
@@ -331,11 +374,42 @@ impl Shared {
         }
     }
 
-    /// Serves one control connection until it closes.
+    /// Accepts control connections; each authenticates on a thread of its
+    /// own and, once it has, is handed to `authenticated`.
+    fn accept_control(self: &Arc<Self>, listener: &TcpListener, authenticated: &mpsc::Sender<TcpStream>) {
+        loop {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    self.log(format_args!("accepting a control connection: {e}"));
+                    thread::sleep(ACCEPT_RETRY);
+                    continue;
+                }
+            };
+            let Some(slot) = Slot::take(&self.control_pending, MAX_PENDING_CONTROL) else {
+                continue; // dropped: closed
+            };
+            let (me, to) = (Arc::clone(self), authenticated.clone());
+            let spawned = spawn("control-auth".into(), move || {
+                let _slot = slot;
+                match auth::accept(&stream, &me.config.secret, Channel::Control) {
+                    Ok(()) => {
+                        let _ = to.send(stream);
+                    }
+                    Err(e) => me.log(format_args!("control connection refused: {e}")),
+                }
+            });
+            if let Err(e) = spawned {
+                self.log(format_args!("cannot authenticate a control connection: {e}"));
+            }
+        }
+    }
+
+    /// Serves one authenticated control connection until it closes.
     fn serve_control(self: &Arc<Self>, stream: TcpStream) -> io::Result<()> {
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(CONTROL_WRITE_TIMEOUT))?;
-        let commands = BufReader::new(stream.try_clone()?);
+        let mut commands = BufReader::new(stream.try_clone()?);
         {
             let mut control = lock(&self.control);
             *control = Some(Control { stream, last_load: None });
@@ -343,14 +417,14 @@ impl Shared {
             self.write(&mut control, &hello);
         }
         self.report(false);
-        for line in commands.lines() {
-            let line = line?;
-            if line.trim().is_empty() {
+        let mut line = Vec::new();
+        while read_line(&mut commands, &mut line, MAX_COMMAND_LINE)? {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Command>(&line) {
+            match serde_json::from_slice::<Command>(&line) {
                 Ok(command) => self.command(command),
-                Err(e) => self.log(format_args!("ignoring a bad command ({e}): {line}")),
+                Err(e) => self.log(format_args!("ignoring a bad command ({e})")),
             }
         }
         Ok(())
@@ -364,9 +438,21 @@ impl Shared {
             (Command::Run { id, .. } | Command::Offload(OffloadRequest { id, .. }), Some(_)) => {
                 self.send(&ended(id, failed("a node takes tasks on its data port, not by command")));
             }
-            (Command::Run { id, cycles, priority }, None) => self.run_locally(arrival, id, cycles, priority),
-            (Command::Offload(request), None) => self.offload(arrival, request),
+            (Command::Run { id, cycles, priority }, None) => match self.config.limits.check_cycles("run", cycles) {
+                Ok(()) => self.run_locally(arrival, id, cycles, priority),
+                Err(e) => self.refuse(id, &e),
+            },
+            (Command::Offload(request), None) => match check_offload(&self.config, &request) {
+                Ok(()) => self.offload(arrival, request),
+                Err(e) => self.refuse(request.id, &e),
+            },
         }
+    }
+
+    /// Ends task `id` without running it: it asked for what the run does not allow.
+    fn refuse(&self, id: u64, why: &str) {
+        self.log(format_args!("refusing task {id}: {why}"));
+        self.send(&ended(id, failed(&format!("refused: {why}"))));
     }
 
     /// Node: pulls `image` into the cache in the background.
@@ -432,7 +518,7 @@ impl Shared {
         let id = request.id;
         let me = Arc::clone(self);
         let spawned = spawn(format!("offload-{id}"), move || {
-            let exchanged = exchange(&request);
+            let exchanged = exchange(&request, &me.config.secret, &me.config.limits);
             me.send(&offload_ended(id, arrival, prep, exchanged));
         });
         if let Err(e) = spawned {
@@ -440,13 +526,18 @@ impl Shared {
         }
     }
 
-    /// Node: accepts data connections, one thread each.
+    /// Node: accepts data connections, one thread each, at most
+    /// [`MAX_DATA_CONNECTIONS`] at once.
     fn accept_data(self: &Arc<Self>, listener: &TcpListener) {
         loop {
             match listener.accept() {
                 Ok((stream, _)) => {
+                    let Some(slot) = Slot::take(&self.data_open, MAX_DATA_CONNECTIONS) else {
+                        continue; // dropped: closed
+                    };
                     let me = Arc::clone(self);
                     let spawned = spawn("task".into(), move || {
+                        let _slot = slot;
                         if let Err(e) = me.serve_data(stream) {
                             me.log(format_args!("data connection: {e}"));
                         }
@@ -463,10 +554,14 @@ impl Shared {
         }
     }
 
-    /// Node: answers pings and runs tasks on one data connection.
+    /// Node: once the peer has authenticated, answers pings and runs tasks
+    /// on one data connection. A task beyond the run's limits is answered as
+    /// refused, and the connection closed.
     fn serve_data(&self, mut s: TcpStream) -> io::Result<()> {
         configure(&s)?;
-        while let Some((kind, rest)) = read_frame_start(&mut s)? {
+        auth::accept(&s, &self.config.secret, Channel::Data)?;
+        let max = self.config.limits.max_frame;
+        while let Some((kind, rest)) = read_frame_start(&mut s, max)? {
             match kind {
                 FrameKind::Ping => {
                     skip(&mut s, rest)?;
@@ -474,11 +569,18 @@ impl Shared {
                 }
                 FrameKind::Task => {
                     let task = TaskHeader::decode(&read_head(&mut s, TaskHeader::LEN, rest)?)?;
+                    if let Err(why) = task.check(&self.config.limits) {
+                        let refused = ResultHeader { status: REFUSED, ..ResultHeader::default() };
+                        let mut head = vec![FrameKind::Result as u8];
+                        refused.encode(&mut head);
+                        write_padded_frame(&mut s, &head, 0, max)?;
+                        return Err(invalid(format!("task {} refused: {why}", task.id)));
+                    }
                     let mut result = self.run_task(&task, unix_ns())?;
                     let mut head = vec![FrameKind::Result as u8];
                     result.sent_unix_ns = unix_ns();
                     result.encode(&mut head);
-                    write_padded_frame(&mut s, &head, filler(task.output_bytes, task.header_bytes)?)?;
+                    write_padded_frame(&mut s, &head, filler(task.output_bytes, task.header_bytes)?, max)?;
                 }
                 other => return Err(bad_data(format!("unexpected {other:?} frame"))),
             }
@@ -532,15 +634,41 @@ struct Exchange {
     done_unix_ns: u64,
 }
 
-/// Connects to the proxy, makes the set-up round trips, sends the task and
-/// reads its result.
-fn exchange(request: &OffloadRequest) -> io::Result<Exchange> {
+/// Checks an offload asks only for what the run allows, and only of the
+/// run's own link proxies.
+fn check_offload(config: &WorkerConfig, r: &OffloadRequest) -> Result<(), String> {
+    let limits = &config.limits;
+    limits.check_cycles("offload cycles", r.cycles)?;
+    limits.check_cycles("offload preparation", r.overhead_cycles)?;
+    limits.check_message("offload input", r.input_bytes, r.header_bytes)?;
+    limits.check_message("offload output", r.output_bytes, r.header_bytes)?;
+    if r.setup_rtts > limits.max_setup_rtts {
+        return Err(format!(
+            "offload: expected at most {} set-up round trips, got {}",
+            limits.max_setup_rtts, r.setup_rtts
+        ));
+    }
+    if !config.proxies.contains(&r.proxy) {
+        return Err(format!(
+            "offload: expected one of the run's link proxies ({}), got `{}`",
+            config.proxies.join(", "),
+            r.proxy
+        ));
+    }
+    Ok(())
+}
+
+/// Connects to the proxy, proves the run's secret, makes the set-up round
+/// trips, sends the task and reads its result.
+fn exchange(request: &OffloadRequest, secret: &Secret, limits: &Limits) -> io::Result<Exchange> {
     let connecting_unix_ns = unix_ns();
+    let max = limits.max_frame;
     let mut s = connect(&request.proxy)?;
+    auth::connect(&s, secret, Channel::Link)?;
     write_route(&mut s, request.route)?;
     for _ in 0..request.setup_rtts {
         write_frame(&mut s, &[FrameKind::Ping as u8])?;
-        let rest = expect_frame(&mut s, FrameKind::Pong)?;
+        let rest = expect_frame(&mut s, FrameKind::Pong, max)?;
         skip(&mut s, rest)?;
     }
     let header = TaskHeader {
@@ -554,8 +682,8 @@ fn exchange(request: &OffloadRequest) -> io::Result<Exchange> {
     };
     let mut head = vec![FrameKind::Task as u8];
     header.encode(&mut head);
-    write_padded_frame(&mut s, &head, filler(request.input_bytes, request.header_bytes)?)?;
-    let rest = expect_frame(&mut s, FrameKind::Result)?;
+    write_padded_frame(&mut s, &head, filler(request.input_bytes, request.header_bytes)?, max)?;
+    let rest = expect_frame(&mut s, FrameKind::Result, max)?;
     let result = ResultHeader::decode(&read_head(&mut s, ResultHeader::LEN, rest)?)?;
     Ok(Exchange { result, connecting_unix_ns, done_unix_ns: unix_ns() })
 }
@@ -578,6 +706,7 @@ fn offload_ended(id: u64, arrival: Arrival, prep: Prep, exchanged: io::Result<Ex
         0 => Status::Completed,
         1 => Status::QueueFull,
         2 => Status::InsufficientMemory,
+        REFUSED => failed("the node refused the task: it asks for more than the run allows"),
         other => failed(&format!("unknown result status {other}")),
     };
     let upload = r.received_unix_ns.saturating_sub(x.connecting_unix_ns);
@@ -638,9 +767,11 @@ fn filler(payload: u64, header_bytes: u64) -> io::Result<u64> {
 mod tests {
     use super::*;
     use crate::dist::DistSpec;
+    use crate::live::auth::SECRET_LEN;
     use crate::live::protocol::{read_frame, read_route};
     use crate::live::worker::work::measure_loop_rate;
     use crate::live::worker::work::tests::timing_lock;
+    use std::io::BufRead;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -651,7 +782,17 @@ mod tests {
         *RATE.get_or_init(measure_loop_rate)
     }
 
-    /// One core at 1 GHz on an 8 GHz host core (duty 1/8), no limits.
+    fn secret() -> Secret {
+        Secret::from_bytes([5; SECRET_LEN])
+    }
+
+    /// Frames up to 10 MB, work up to 1 Gcycles, 4 set-up round trips.
+    fn limits() -> Limits {
+        Limits::new(10_000_000, 1e9, 4)
+    }
+
+    /// One core at 1 GHz on an 8 GHz host core (duty 1/8), no queue or
+    /// memory limits; a device may offload through `proxies`.
     fn config(role: Role) -> WorkerConfig {
         WorkerConfig {
             name: format!("{role:?}"),
@@ -672,7 +813,15 @@ mod tests {
             cold_start_ms: DistSpec::constant(0.0),
             keep_alive_s: 10.0,
             registry: None,
+            proxies: vec![],
+            secret: secret(),
+            limits: limits(),
         }
+    }
+
+    /// A device that may offload through `proxies`.
+    fn device(proxies: &[SocketAddr]) -> WorkerConfig {
+        WorkerConfig { proxies: proxies.iter().map(SocketAddr::to_string).collect(), ..config(Role::Device) }
     }
 
     /// Starts a worker; returns its control and data addresses.
@@ -683,7 +832,8 @@ mod tests {
         addrs
     }
 
-    /// A stand-in for the link proxy: strips the route and pipes both ways.
+    /// A stand-in for the link proxy: authenticates both ways, strips the
+    /// route and pipes both ways.
     fn forwarder(target: SocketAddr) -> SocketAddr {
         let listener = TcpListener::bind(LOCAL).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -691,8 +841,10 @@ mod tests {
             for inbound in listener.incoming() {
                 let mut inbound = inbound.unwrap();
                 thread::spawn(move || {
+                    auth::accept(&inbound, &secret(), Channel::Link).unwrap();
                     read_route(&mut inbound).unwrap();
                     let outbound = TcpStream::connect(target).unwrap();
+                    auth::connect(&outbound, &secret(), Channel::Data).unwrap();
                     inbound.set_nodelay(true).unwrap();
                     outbound.set_nodelay(true).unwrap();
                     let (mut a, mut b) = (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
@@ -718,13 +870,14 @@ mod tests {
         thread::spawn(move || {
             for s in listener.incoming() {
                 let mut s = s.unwrap();
+                auth::accept(&s, &secret(), Channel::Link).unwrap();
                 read_route(&mut s).unwrap();
                 let mut frame = Vec::new();
-                assert!(read_frame(&mut s, &mut frame).unwrap());
+                assert!(read_frame(&mut s, &mut frame, 9).unwrap());
                 assert_eq!(frame[0], FrameKind::Pull as u8);
                 let bytes = u64::from_le_bytes(frame[1..9].try_into().unwrap());
                 counter.fetch_add(1, Ordering::SeqCst);
-                write_padded_frame(&mut s, &[FrameKind::Image as u8], bytes).unwrap();
+                write_padded_frame(&mut s, &[FrameKind::Image as u8], bytes, limits().max_frame).unwrap();
             }
         });
         (addr, pulls)
@@ -749,6 +902,7 @@ mod tests {
     impl Client {
         fn connect(addr: SocketAddr) -> Client {
             let writer = TcpStream::connect(addr).unwrap();
+            auth::connect(&writer, &secret(), Channel::Control).unwrap();
             writer.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let mut c = Client { reader: BufReader::new(writer.try_clone().unwrap()), writer, reports: vec![] };
             assert!(matches!(c.event(), Event::Hello { .. }));
@@ -836,7 +990,7 @@ mod tests {
     #[test]
     fn device_runs_paced_by_priority_and_refuses_beyond_its_queue_limit() {
         let _serial = timing_lock();
-        let (control, _) = start(WorkerConfig { priority_queue: true, queue_limit: Some(2), ..config(Role::Device) });
+        let (control, _) = start(WorkerConfig { priority_queue: true, queue_limit: Some(2), ..device(&[]) });
         let mut c = Client::connect(control);
         for (id, mcycles, priority) in [(1, 30.0, 0), (2, 10.0, 0), (3, 10.0, 7), (4, 10.0, 9)] {
             c.send(&Command::Run { id, cycles: mcycles * 1e6, priority });
@@ -876,7 +1030,7 @@ mod tests {
         };
         let (node_control, node_data) = start(node);
         let proxy = forwarder(node_data.unwrap());
-        let (device_control, _) = start(config(Role::Device));
+        let (device_control, _) = start(device(&[proxy]));
         let mut dev = Client::connect(device_control);
         let mut node = Client::connect(node_control);
         // Preparation: 10 ms on the device; work: 20 ms on the node.
@@ -926,7 +1080,7 @@ mod tests {
             WorkerConfig { cores: 2, memory_bytes: 100, queue_limit: Some(1), report_ms: 5.0, ..config(Role::Node) };
         let (node_control, node_data) = start(node);
         let proxy = forwarder(node_data.unwrap());
-        let (device_control, _) = start(WorkerConfig { cores: 4, ..config(Role::Device) });
+        let (device_control, _) = start(WorkerConfig { cores: 4, ..device(&[proxy]) });
         let mut dev = Client::connect(device_control);
         let mut node = Client::connect(node_control);
         let task = |id, memory_bytes, mcycles: f64| {
@@ -962,7 +1116,7 @@ mod tests {
     fn unreachable_proxy_or_misdirected_commands_fail_the_task() {
         let _serial = timing_lock();
         let closed = TcpListener::bind(LOCAL).unwrap().local_addr().unwrap();
-        let (device_control, _) = start(config(Role::Device));
+        let (device_control, _) = start(device(&[closed]));
         let mut dev = Client::connect(device_control);
         dev.send(&Command::Offload(OffloadRequest { overhead_cycles: 5e6, ..offload(1, closed) }));
         let done = &dev.finished(1)[0];
@@ -973,6 +1127,54 @@ mod tests {
         let mut node = Client::connect(node_control);
         node.send(&Command::Run { id: 9, cycles: 1.0, priority: 0 });
         assert!(matches!(node.finished(1)[0].status, Status::Failed { .. }));
+    }
+
+    #[test]
+    fn work_and_proxies_beyond_the_run_are_refused_not_run() {
+        let _serial = timing_lock();
+        let (node_control, node_data) = start(config(Role::Node));
+        let proxy = forwarder(node_data.unwrap());
+        let elsewhere = forwarder(node_data.unwrap());
+        let (device_control, _) = start(device(&[proxy]));
+        let mut dev = Client::connect(device_control);
+        // (JSON has no infinity: 1e300 is the largest a command can ask for.)
+        dev.send(&Command::Run { id: 1, cycles: 1e300, priority: 0 });
+        dev.send(&Command::Offload(offload(2, elsewhere)));
+        dev.send(&Command::Offload(OffloadRequest { setup_rtts: 5, ..offload(3, proxy) }));
+        let mut done = dev.finished(3);
+        done.sort_by_key(|d| d.id);
+        let errors: Vec<String> = done
+            .iter()
+            .map(|d| match &d.status {
+                Status::Failed { error } => error.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(errors[0].contains("refused: run: expected a finite number of cycles"), "{errors:?}");
+        assert!(errors[1].contains(&format!("expected one of the run's link proxies ({proxy}), got `{elsewhere}`")));
+        assert!(errors[2].contains("expected at most 4 set-up round trips, got 5"), "{errors:?}");
+        // A node refuses such a task from its data port too.
+        let mut to_node = TcpStream::connect(proxy).unwrap();
+        auth::connect(&to_node, &secret(), Channel::Link).unwrap();
+        write_route(&mut to_node, 0).unwrap();
+        let mut head = vec![FrameKind::Task as u8];
+        let task = TaskHeader {
+            id: 4,
+            cycles: 1e300,
+            output_bytes: 0,
+            memory_bytes: 0,
+            header_bytes: 0,
+            image: NO_IMAGE,
+            priority: 0,
+        };
+        task.encode(&mut head);
+        write_frame(&mut to_node, &head).unwrap();
+        let rest = expect_frame(&mut to_node, FrameKind::Result, limits().max_frame).unwrap();
+        let result = ResultHeader::decode(&read_head(&mut to_node, ResultHeader::LEN, rest).unwrap()).unwrap();
+        assert_eq!(result.status, REFUSED);
+        let mut node = Client::connect(node_control);
+        let idle = node.report_where(|_| true);
+        assert_eq!((idle.busy_cores, idle.queue_len), (0, 0));
     }
 
     #[test]

@@ -53,6 +53,7 @@ impl Scratch {
             pids_limit: 64,
             role: "test".into(),
             publish: Vec::new(),
+            publish_on: None,
         }
     }
 

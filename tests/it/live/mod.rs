@@ -1,6 +1,7 @@
 //! The live backend against the real Docker Engine (no mocks): live runs
-//! end to end ([`run`]), the Docker layer ([`docker`]), and one live run
-//! spread over two engines ([`engines`]).
+//! end to end ([`run`]), the Docker layer ([`docker`]), one live run
+//! spread over two engines ([`engines`]), and who may talk to a run
+//! ([`hardening`]).
 //!
 //! A test that finds no engine says `SKIPPED` on stderr and passes, unless
 //! `OFFSIM_REQUIRE_DOCKER` is set (as `.ci/run` does), in which case it
@@ -13,6 +14,7 @@
 mod docker;
 mod docker_api;
 mod engines;
+mod hardening;
 mod run;
 
 use crate::helpers::{TIMEOUT, wait_with_timeout};

@@ -261,6 +261,7 @@ fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
         pids_limit: 64,
         role: "device".into(),
         publish: Vec::new(),
+        publish_on: None,
     };
     let exited = engine.start_container(&spec).unwrap();
     let give_up = Instant::now() + Duration::from_secs(20);
