@@ -362,11 +362,16 @@ impl Engine {
     }
 
     /// Creates the bridge network `offsim-<run_id>`, labelled with the run.
-    pub fn create_network(&self, run_id: &str) -> Result<NetworkInfo> {
+    /// An `internal` network gives its containers no route beyond it: they
+    /// reach each other and this machine's address on the bridge (where the
+    /// controller's proxies listen), nothing else; the engine cannot
+    /// publish ports from it.
+    pub fn create_network(&self, run_id: &str, internal: bool) -> Result<NetworkInfo> {
         let name = format!("offsim-{run_id}");
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
+            internal: Some(internal),
             labels: Some(HashMap::from([
                 (MANAGED_LABEL.into(), "true".into()),
                 (RUN_LABEL.into(), run_id.into()),

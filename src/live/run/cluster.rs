@@ -148,8 +148,10 @@ impl Cluster {
         };
         let secret = Secret::generate().map_err(|e| Error::Live(format!("cannot draw the run's secret: {e}")))?;
         for site in &cluster.sites {
-            let network = site.engine.create_network(&cluster.run_id)?;
             let published_at = site.host.published_at.as_deref().map(|a| resolve(&site.host, a)).transpose()?;
+            // Workers need no route beyond their network; one whose ports
+            // are published must be routable, for the engine to publish them.
+            let network = site.engine.create_network(&cluster.run_id, published_at.is_none())?;
             let controller = site.host.controller.unwrap_or(network.gateway);
             cluster.parts.push(Part { network, controller, published_at });
         }

@@ -96,7 +96,7 @@ fn the_worker_image_builds_from_scratch_and_runs_the_binary() {
 
     // The image holds nothing but the binary and what the loader needs:
     // if anything were missing, the binary could not print its version.
-    let network = engine.create_network(&scratch.run_id).unwrap();
+    let network = engine.create_network(&scratch.run_id, true).unwrap();
     let container = engine.start_container(&scratch.spec("version", &network.name, &["--version"])).unwrap();
     let state = scratch.exited(&container.id);
     let logs = engine.logs_tail(&container.id, 10).unwrap();
@@ -111,7 +111,7 @@ fn containers_get_their_limits_and_hardening() {
     let engine = &scratch.engine;
     let image = scratch.image();
     engine.ensure_image(&image.tag, &image.context).unwrap();
-    let network = engine.create_network(&scratch.run_id).unwrap();
+    let network = engine.create_network(&scratch.run_id, true).unwrap();
     let spec = ContainerSpec {
         cpus: 0.5,
         cpu_period_us: 10_000,
@@ -140,7 +140,7 @@ fn a_failed_run_leaves_nothing_behind() {
     let image = scratch.image();
     engine.ensure_image(&image.tag, &image.context).unwrap();
     let failed = catch_unwind(AssertUnwindSafe(|| {
-        let network = engine.create_network(&scratch.run_id).unwrap();
+        let network = engine.create_network(&scratch.run_id, true).unwrap();
         for name in ["device-0", "node-0"] {
             engine.start_container(&scratch.spec(name, &network.name, &["--version"])).unwrap();
         }

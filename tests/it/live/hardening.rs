@@ -139,7 +139,7 @@ impl Run {
         let run_id = unique(test);
         let tag = format!("offsim-worker:{run_id}");
         // Created first, so that a failure below still removes them.
-        let network = engine.create_network(&run_id).unwrap();
+        let network = engine.create_network(&run_id, false).unwrap();
         let run = Run { engine, network, tag, run_id, _one: one };
         let image = worker_image().with_tag(run.tag.clone());
         run.engine.ensure_image(&image.tag, &image.context).unwrap();

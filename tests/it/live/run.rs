@@ -248,7 +248,7 @@ fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
     let engine = offsim::live::engine::docker::Engine::connect(&Default::default()).unwrap();
     // A dead run: its network, and a worker container that has exited.
     let dead = format!("{}-dead", super::unique("cleanup_during_a_live_run"));
-    let network = engine.create_network(&dead).unwrap();
+    let network = engine.create_network(&dead, true).unwrap();
     let spec = offsim::live::engine::docker::ContainerSpec {
         name: format!("offsim-{dead}-device-0"),
         run_id: dead.clone(),
@@ -275,6 +275,11 @@ fn cleanup_during_a_live_run_removes_only_runs_no_longer_alive() {
     let removed = std::thread::scope(|s| {
         let running = s.spawn(|| run_live_with(&scenario, &opts, &PolicyRegistry::new(), &live.0));
         await_node_containers();
+        // Its workers have no route beyond the run's own network.
+        let networks = docker_api::listed("networks", "io.offsim.managed=true");
+        let own: Vec<_> = networks.iter().filter(|n| n["Labels"]["io.offsim.run"] != dead.as_str()).collect();
+        assert_eq!(own.len(), 1, "{networks:?}");
+        assert_eq!(own[0]["Internal"], true, "the live run's network is internal: {:?}", own[0]);
         let removed = engine.cleanup(true);
         let report = running.join().unwrap().unwrap();
         assert_eq!(report.summary.completed(), report.summary.tasks, "the live run ran to the end");
