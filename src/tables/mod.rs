@@ -26,6 +26,7 @@ use std::path::Path;
 /// What [`write`] wrote, relative to the result directory.
 #[derive(Clone, Debug, Default)]
 pub struct TablesReport {
+    /// Paths of the files written, relative to the result directory.
     pub files: Vec<String>,
 }
 
