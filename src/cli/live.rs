@@ -3,7 +3,8 @@
 
 use offsim::live::engine::engines::{cleanup, used_hosts};
 use offsim::live::engine::hosts::hosts;
-use offsim::live::run::run_live;
+use offsim::live::run::{default_out_dir, run_live};
+use offsim::results::DirLock;
 use offsim::run::RunOptions;
 use offsim::scenario::{LiveSpec, LoadedScenario};
 use offsim::{Error, Result};
@@ -56,8 +57,15 @@ pub fn execute(args: LiveArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let scenario = scenario.ok_or_else(|| Error::Live("a scenario file is needed".into()))?;
-    let opts =
-        RunOptions { seed: args.seed, out_dir: args.out, command_line: std::env::args().collect(), no_limits: false };
+    let out_dir = args.out.unwrap_or_else(|| default_out_dir(&scenario));
+    // Taken before any engine is touched; held until the plots are drawn.
+    let _lock = DirLock::acquire(&out_dir)?;
+    let opts = RunOptions {
+        seed: args.seed,
+        out_dir: Some(out_dir),
+        command_line: std::env::args().collect(),
+        no_limits: false,
+    };
     let report = run_live(&scenario, &opts)?;
     super::run::print_report(scenario.name(), &report);
     super::report::render(&report.out_dir, !args.no_plots)?;

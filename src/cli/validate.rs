@@ -1,9 +1,11 @@
 //! `offsim validate`: simulated against live, per policy and metric (see
 //! docs/live.md).
 
+use offsim::live::fidelity::validate::default_out_dir;
 use offsim::live::fidelity::validate::{ValidateOptions, markdown, validate};
 use offsim::live::run::{connect, live_spec};
 use offsim::policy::PolicyRegistry;
+use offsim::results::DirLock;
 use offsim::scenario::LoadedScenario;
 use offsim::sweep::experiment::parse_policy_flag;
 use offsim::{Error, Result};
@@ -51,10 +53,13 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
         })
         .collect::<Result<Vec<_>>>()?;
     let live = live_spec(&scenario)?;
+    let out_dir = args.out.unwrap_or_else(|| default_out_dir(&scenario));
+    // Taken before any engine is touched; held until the plot is drawn.
+    let _lock = DirLock::acquire(&out_dir)?;
     let engines = connect(&scenario)?;
     let opts = ValidateOptions {
         seed: args.seed,
-        out_dir: args.out,
+        out_dir: Some(out_dir),
         repetitions: args.repetitions,
         policies,
         calibration: args.calibration,

@@ -193,6 +193,7 @@ fn a_second_command_into_a_busy_directory_is_refused() {
     let out = t.join("out");
     let o = out.display().to_string();
     let q = quickstart();
+    let live = repo("scenarios/live-validation.toml").display().to_string();
     // Long enough to still be running when the second command starts.
     let first = ["run", q.as_str(), "--out", &o, "--no-plots", "--set", "workload.duration_s=5000"];
     let mut child = start(&[&first[..], &LONG[2..]].concat());
@@ -209,6 +210,9 @@ fn a_second_command_into_a_busy_directory_is_refused() {
         vec!["report", &o],
         vec!["sweep", q.as_str(), "--out", &o, "--no-progress"],
         vec!["plan", q.as_str(), "--out", &o, "--slo", "p95_latency_ms<=100", "--vary", "nodes.edge-1.cores=1..4"],
+        // Refused before any Docker Engine is touched.
+        vec!["live", live.as_str(), "--out", &o],
+        vec!["validate", live.as_str(), "--out", &o],
     ] {
         let (code, text) = finish(start(&second));
         assert_eq!(code, Some(2), "{second:?}: {text}");

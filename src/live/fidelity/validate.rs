@@ -118,6 +118,12 @@ fn median(xs: &[f64]) -> Option<f64> {
     Some(if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 })
 }
 
+/// Where a validation of `scenario` writes without `--out`:
+/// `results/<scenario name>/validate/`.
+pub fn default_out_dir(scenario: &LoadedScenario) -> PathBuf {
+    Path::new("results").join(scenario.name()).join("validate")
+}
+
 /// Runs the validation and writes `validation.csv`, `validation.md`, the
 /// trace, and under `<policy>/` the first simulated replication (`sim/`)
 /// and every live run (`live-<k>/`).
@@ -133,7 +139,7 @@ pub fn validate(
     if repetitions == 0 {
         return Err(Error::Live("--repetitions: expected at least 1".into()));
     }
-    let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()).join("validate"));
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, "cannot create", e))?;
     let replay = fixed_trace(scenario, seed, &out_dir)?;
     let policies = if opts.policies.is_empty() {

@@ -43,6 +43,12 @@ pub fn worker_image() -> Result<WorkerImage> {
     WorkerImage::from_executable(&exe)
 }
 
+/// Where a live run of `scenario` writes without `--out`:
+/// `results/<scenario name>/live/`.
+pub fn default_out_dir(scenario: &LoadedScenario) -> std::path::PathBuf {
+    Path::new("results").join(scenario.name()).join("live")
+}
+
 /// Runs the scenario live with its (built-in) policy; see [`run_live_with`].
 pub fn run_live(scenario: &LoadedScenario, opts: &RunOptions) -> Result<RunReport> {
     let engines = connect(scenario)?;
@@ -75,7 +81,7 @@ pub fn run_live_with(
     let preloads = preloads(scenario, &policy);
     let loop_rate = work::measure_loop_rate();
 
-    let out_dir = opts.out_dir.clone().unwrap_or_else(|| Path::new("results").join(scenario.name()).join("live"));
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| default_out_dir(scenario));
     let mut out = OutputDir::open(&out_dir)?;
     let sink = open_row_files(scenario, &mut out)?;
 
