@@ -92,18 +92,7 @@ pub struct OutputDir {
 impl OutputDir {
     /// Creates `dir` if needed and checks that it can be written.
     pub fn open(dir: &Path) -> Result<Self> {
-        let created: Vec<PathBuf> =
-            dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
-        {
-            let mut scratch = interrupt::scratch();
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
-            for d in created.iter().rev() {
-                scratch.add(d);
-            }
-        }
-        if !dir.is_dir() {
-            return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
-        }
+        let created = create_output_dir(dir)?;
         Ok(Self { dir: dir.to_path_buf(), created, temps: Vec::new(), committed: false })
     }
 
@@ -185,6 +174,25 @@ impl Drop for OutputDir {
             scratch.forget(d);
         }
     }
+}
+
+/// Creates `dir` if needed, registering each directory it creates with the
+/// interrupt handler (removed, if still empty, on a signal); returns them,
+/// deepest first. An error if `dir` cannot be created or is no directory.
+pub(super) fn create_output_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let created: Vec<PathBuf> =
+        dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
+    {
+        let mut scratch = interrupt::scratch();
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
+        for d in created.iter().rev() {
+            scratch.add(d);
+        }
+    }
+    if !dir.is_dir() {
+        return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
+    }
+    Ok(created)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! SIGKILL, so a lock is never stale. Holding it, the command removes the
 //! temporary files a killed run left behind ([`remove_stale_temporaries`]).
 
+use super::atomic::create_output_dir;
 use crate::error::{Error, Result};
 use crate::interrupt;
 use std::fs::{self, File, OpenOptions};
@@ -33,19 +34,8 @@ impl DirLock {
     /// Creates `dir` if needed and locks it; an error names the directory
     /// if another process holds it. Then removes stale temporary files.
     pub fn acquire(dir: &Path) -> Result<Self> {
-        let created: Vec<PathBuf> =
-            dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
-        {
-            let mut scratch = interrupt::scratch();
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output directory", e))?;
-            for d in created.iter().rev() {
-                scratch.add(d);
-            }
-        }
+        let created = create_output_dir(dir)?;
         let mut lock = DirLock { file: None, path: dir.join(LOCK_FILE), created };
-        if !dir.is_dir() {
-            return Err(Error::io(dir, "cannot use as the output directory", std::io::Error::other("not a directory")));
-        }
         lock.take()?;
         remove_stale_temporaries(dir, STALE_DEPTH)?;
         Ok(lock)
